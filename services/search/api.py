@@ -1,0 +1,109 @@
+"""HTTP API of the search service: search, one mention, statistics, health."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, TypeVar, get_origin
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+from common.auth import Role
+from common.http import ApiError, current_principal, requires, validation_details
+from services.search.store.base import (
+    InvalidCursor,
+    MentionFilter,
+    MentionStore,
+    SearchRequest,
+    StatsRequest,
+    StoreUnavailable,
+)
+
+blueprint = Blueprint("search", __name__)
+
+Q = TypeVar("Q", bound=BaseModel)
+
+_LIST_PARAMS = {name for name, f in MentionFilter.model_fields.items() if get_origin(f.annotation) is list}
+
+
+def _store() -> MentionStore:
+    store: MentionStore = current_app.extensions["radar.store"]
+    return store
+
+
+def parse_query(model: type[Q]) -> Q:
+    """Query-string parameters as ``model``; lists accept repeats and commas (``source=a,b``)."""
+    raw: dict[str, Any] = {}
+    for name in request.args:
+        values = request.args.getlist(name)
+        if name in _LIST_PARAMS:
+            raw[name] = [v.strip() for value in values for v in value.split(",") if v.strip()]
+        else:
+            raw[name] = values[-1]
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ApiError(400, "invalid_query", "invalid query parameters", validation_details(exc)) from None
+
+
+def _unavailable(exc: StoreUnavailable) -> ApiError:
+    return ApiError(503, "search_unavailable", "the search engine is unavailable; retry shortly")
+
+
+@blueprint.get("/v1/mentions")
+@requires(Role.viewer)
+def search_mentions() -> Response:
+    query = parse_query(SearchRequest)
+    try:
+        page = _store().search(current_principal().tenant, query)
+    except InvalidCursor as exc:
+        raise ApiError(400, "invalid_cursor", str(exc)) from None
+    except StoreUnavailable as exc:
+        raise _unavailable(exc) from None
+    return jsonify(
+        {
+            "total": page.total,
+            "items": [{**hit.mention, "highlights": hit.highlights, "score": hit.score} for hit in page.hits],
+            "next_cursor": page.next_cursor,
+        }
+    )
+
+
+@blueprint.get("/v1/mentions/<mention_id>")
+@requires(Role.viewer)
+def get_mention(mention_id: str) -> Response:
+    if len(mention_id) != 32 or any(c not in "0123456789abcdef" for c in mention_id):
+        raise ApiError(400, "invalid_id", "a mention id is 32 lower-case hexadecimal characters")
+    try:
+        mention = _store().get(current_principal().tenant, mention_id)
+    except StoreUnavailable as exc:
+        raise _unavailable(exc) from None
+    if mention is None:
+        raise ApiError(404, "not_found", "no such mention for this practice")
+    return jsonify(mention)
+
+
+@blueprint.get("/v1/stats")
+@requires(Role.viewer)
+def stats() -> Response:
+    query = parse_query(StatsRequest)
+    try:
+        result = _store().stats(current_principal().tenant, query)
+    except StoreUnavailable as exc:
+        raise _unavailable(exc) from None
+    body = asdict(result)
+    for bucket in body["histogram"]:
+        bucket["start"] = bucket["start"].isoformat()
+    return jsonify(body)
+
+
+@blueprint.get("/healthz")
+def healthz() -> Response:
+    return jsonify({"status": "ok"})
+
+
+@blueprint.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    if _store().is_healthy():
+        return jsonify({"status": "ready", "search_engine": "ok"}), 200
+    return jsonify({"status": "not_ready", "search_engine": "unreachable"}), 503

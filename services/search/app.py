@@ -1,0 +1,46 @@
+"""Application factory of the search service (``gunicorn 'services.search.app:create_app()'``)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from common.auth import ApiKeyRegistry
+from common.http import install_common_handlers
+from common.logging import configure_logging
+from common.settings import Settings
+from services.search.api import blueprint
+from services.search.store.base import MentionStore, StoreUnavailable
+from services.search.store.engines import connect
+from services.search.store.indexed import EngineMentionStore
+
+log = logging.getLogger(__name__)
+
+
+def build_store(settings: Settings) -> EngineMentionStore:
+    engine = connect(settings.search_engine, settings.search_hosts)
+    return EngineMentionStore(
+        engine, settings.index_alias, shards=settings.index_shards, replicas=settings.index_replicas
+    )
+
+
+def create_app(settings: Settings | None = None, store: MentionStore | None = None) -> Flask:
+    settings = settings or Settings()
+    if store is None:
+        configure_logging("search", settings.log_level)
+        store = build_store(settings)
+    try:
+        store.ensure_schema()
+    except StoreUnavailable:
+        log.warning("search engine unreachable at start-up; the indexer creates the schema when it is back")
+
+    app = Flask("radar-search")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["radar.settings"] = settings
+    app.extensions["radar.store"] = store
+    app.extensions["radar.api_keys"] = ApiKeyRegistry.parse(settings.api_keys)
+    install_common_handlers(app, "search")
+    app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,137 @@
+"""The mention store as the search service sees it.
+
+Every read takes the tenant as its first argument and the implementation applies it as a
+filter itself, so confinement to the caller's practice lives in one place instead of in each
+endpoint.  A second implementation (an embedded one) only has to honour this interface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from common.schema import MentionKind, ScoredMention, SentimentLabel
+
+SortKey = Literal["relevance", "date", "rating"]
+
+
+class StoreUnavailable(Exception):
+    """The engine cannot be reached or is overloaded; the caller may retry later."""
+
+
+class MentionFilter(BaseModel):
+    """Filters shared by search, statistics and export."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str | None = Field(None, max_length=500, description="Full-text query (simple query syntax).")
+    sentiment: list[SentimentLabel] = Field(default_factory=list)
+    source: list[str] = Field(default_factory=list, max_length=50)
+    location: list[str] = Field(default_factory=list, max_length=200)
+    provider: list[str] = Field(default_factory=list, max_length=200)
+    kind: list[MentionKind] = Field(default_factory=list)
+    language: list[str] = Field(default_factory=list, max_length=50)
+    rating_min: float | None = Field(None, ge=1, le=5)
+    rating_max: float | None = Field(None, ge=1, le=5)
+    date_from: AwareDatetime | None = None
+    date_to: AwareDatetime | None = None
+
+    @field_validator("q")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @model_validator(mode="after")
+    def _ranges(self) -> MentionFilter:
+        if self.rating_min is not None and self.rating_max is not None and self.rating_min > self.rating_max:
+            raise ValueError("rating_min is greater than rating_max")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("date_from is after date_to")
+        return self
+
+
+class SearchRequest(MentionFilter):
+    sort: SortKey | None = Field(None, description="Default: relevance with a query, else date.")
+    order: Literal["asc", "desc"] = "desc"
+    size: int = Field(20, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=2000, description="next_cursor of the previous page.")
+
+    @property
+    def effective_sort(self) -> SortKey:
+        return self.sort or ("relevance" if self.q else "date")
+
+
+class StatsRequest(MentionFilter):
+    interval: Literal["day", "week", "month"] = "day"
+    time_zone: str = Field("UTC", max_length=64)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    mention: dict[str, Any]
+    highlights: list[str]
+    score: float | None
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    total: int
+    hits: list[SearchHit]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Bucket:
+    key: str
+    count: int
+
+
+@dataclass(frozen=True)
+class TimeBucket:
+    start: datetime
+    count: int
+    average_rating: float | None
+    by_sentiment: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Stats:
+    total: int
+    by_sentiment: list[Bucket]
+    by_source: list[Bucket]
+    histogram: list[TimeBucket]
+    average_rating: float | None
+
+
+@dataclass
+class WriteReport:
+    """Outcome of an upsert: mentions written, stale replays ignored, and permanent failures."""
+
+    written: int = 0
+    stale: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+class InvalidCursor(ValueError):
+    """A pagination cursor that was not produced by this store for this sort."""
+
+
+class MentionStore(Protocol):
+    def ensure_schema(self) -> None: ...
+
+    def upsert(self, mentions: Sequence[ScoredMention]) -> WriteReport: ...
+
+    def get(self, tenant: str, mention_id: str) -> dict[str, Any] | None: ...
+
+    def search(self, tenant: str, request: SearchRequest) -> SearchPage: ...
+
+    def stats(self, tenant: str, request: StatsRequest) -> Stats: ...
+
+    def refresh(self) -> None:
+        """Make recent writes searchable now (tests and imports; the engine does it each second)."""
+
+    def is_healthy(self) -> bool: ...

@@ -1,0 +1,304 @@
+"""The mention store on a search engine (Elasticsearch or OpenSearch, through ``engines``).
+
+Writes are idempotent by construction: the mention id is the document id and the revision time
+(ms) is an external version with ``external_gte``, so replaying a batch changes nothing and a
+late replay of an old edit can never overwrite a newer one.  The services address an alias;
+concrete indices are versioned (``<alias>-v<N>``) and created from an index template, so a
+mapping change is a new index, a reindex and an alias swap.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from common.schema import ScoredMention
+from services.search.store.base import (
+    Bucket,
+    InvalidCursor,
+    MentionFilter,
+    SearchHit,
+    SearchPage,
+    SearchRequest,
+    Stats,
+    StatsRequest,
+    StoreUnavailable,
+    TimeBucket,
+    WriteReport,
+)
+from services.search.store.engines import SearchEngine
+from services.search.store.mapping import MAPPING_VERSION, index_template
+
+log = logging.getLogger(__name__)
+
+_SORTS: dict[str, list[str]] = {
+    "relevance": ["_score", "occurred_at", "id"],
+    "date": ["occurred_at", "id"],
+    "rating": ["rating", "occurred_at", "id"],
+}
+_HIGHLIGHT_TAGS = (["<mark>"], ["</mark>"])
+
+
+class EngineMentionStore:
+    def __init__(self, engine: SearchEngine, alias: str, *, shards: int = 1, replicas: int = 0) -> None:
+        self.engine = engine
+        self.alias = alias
+        self._shards = shards
+        self._replicas = replicas
+        self.full_text_analysis: bool | None = None  # known after ensure_schema()
+
+    # ------------------------------------------------------------------------- schema
+    @property
+    def template_name(self) -> str:
+        return f"{self.alias}-template"
+
+    def index_name(self, version: int = MAPPING_VERSION) -> str:
+        return f"{self.alias}-v{version}"
+
+    def ensure_schema(self) -> None:
+        """Install the template and, on a fresh cluster, the first index behind the alias.
+
+        English stemming and the radiology synonyms need the engine's analysis-common module;
+        every production distribution has it, but Elastic's minimal test distribution does
+        not, so the template falls back to the standard analyzer there (and says so).
+        """
+        self.full_text_analysis = "analysis-common" in self.engine.modules()
+        if not self.full_text_analysis:
+            log.warning("%s lacks analysis-common: English stemming and synonyms are off", self.engine.name)
+        self.engine.put_index_template(
+            self.template_name,
+            index_template(
+                f"{self.alias}-v*",
+                shards=self._shards,
+                replicas=self._replicas,
+                full_analysis=self.full_text_analysis,
+            ),
+        )
+        if not self.engine.alias_exists(self.alias):
+            index = self.index_name()
+            if self.engine.index_exists(index):
+                self.engine.put_alias(index, self.alias)
+            else:
+                self.engine.create_index(index, aliases={self.alias: {"is_write_index": True}})
+            log.info("created index %s behind alias %s", index, self.alias)
+
+    def drop(self) -> None:
+        """Delete every index behind the alias and the template (tests and resets only)."""
+        self.engine.delete_indices(f"{self.alias}-v*")
+        self.engine.delete_index_template(self.template_name)
+
+    # ------------------------------------------------------------------------- writes
+    def upsert(self, mentions: Sequence[ScoredMention]) -> WriteReport:
+        report = WriteReport()
+        if not mentions:
+            return report
+        for ok, item in self.engine.bulk(self._actions(mentions)):
+            outcome = item["index"]
+            status = outcome.get("status", 0)
+            if ok:
+                report.written += 1
+            elif status == 409:
+                report.stale += 1  # a newer revision is already indexed
+            elif status == 429 or status >= 500:
+                raise StoreUnavailable(f"bulk item rejected with {status}")
+            else:
+                error = outcome.get("error", {})
+                if isinstance(error, dict):
+                    report.failed[outcome["_id"]] = f"{error.get('type', 'error')}: {error.get('reason', '')}"[:500]
+                else:
+                    report.failed[outcome["_id"]] = str(error)[:500]
+        return report
+
+    def _actions(self, mentions: Sequence[ScoredMention]) -> Iterator[dict[str, Any]]:
+        for mention in mentions:
+            yield {
+                "_op_type": "index",
+                "_index": self.alias,
+                "_id": mention.id,
+                "version": int(mention.revision_time.timestamp() * 1000),
+                "version_type": "external_gte",
+                "_source": document_from_mention(mention),
+            }
+
+    def refresh(self) -> None:
+        self.engine.refresh(self.alias)
+
+    # ------------------------------------------------------------------------- reads
+    def get(self, tenant: str, mention_id: str) -> dict[str, Any] | None:
+        page = self._search_raw(
+            {"bool": {"filter": [{"term": {"tenant": tenant}}, {"term": {"id": mention_id}}]}}, size=1
+        )
+        hits = page["hits"]["hits"]
+        return _public(hits[0]["_source"]) if hits else None
+
+    def search(self, tenant: str, request: SearchRequest) -> SearchPage:
+        sort_key = request.effective_sort
+        sort = self._sort_clause(sort_key, request.order)
+        body: dict[str, Any] = {
+            "query": build_query(tenant, request),
+            "sort": sort,
+            "size": request.size,
+            "track_total_hits": True,
+        }
+        if request.cursor:
+            body["search_after"] = decode_cursor(request.cursor, sort_key, len(sort))
+        if request.q:
+            body["highlight"] = {
+                "pre_tags": _HIGHLIGHT_TAGS[0],
+                "post_tags": _HIGHLIGHT_TAGS[1],
+                "fields": {"text": {"fragment_size": 160, "number_of_fragments": 3}},
+                "encoder": "html",
+            }
+        result = self._call_search(body)
+        hits = result["hits"]["hits"]
+        page_hits = [
+            SearchHit(
+                mention=_public(h["_source"]),
+                highlights=h.get("highlight", {}).get("text", []),
+                score=h.get("_score"),
+            )
+            for h in hits
+        ]
+        next_cursor = encode_cursor(sort_key, hits[-1]["sort"]) if len(hits) == request.size else None
+        return SearchPage(total=result["hits"]["total"]["value"], hits=page_hits, next_cursor=next_cursor)
+
+    def stats(self, tenant: str, request: StatsRequest) -> Stats:
+        body = {
+            "query": build_query(tenant, request),
+            "size": 0,
+            "track_total_hits": True,
+            "aggs": {
+                "by_sentiment": {"terms": {"field": "sentiment.label", "size": 3}},
+                "by_source": {"terms": {"field": "source", "size": 50}},
+                "average_rating": {"avg": {"field": "rating"}},
+                "histogram": {
+                    "date_histogram": {
+                        "field": "occurred_at",
+                        "calendar_interval": request.interval,
+                        "time_zone": request.time_zone,
+                        "min_doc_count": 0,
+                    },
+                    "aggs": {
+                        "average_rating": {"avg": {"field": "rating"}},
+                        "by_sentiment": {"terms": {"field": "sentiment.label", "size": 3}},
+                    },
+                },
+            },
+        }
+        result = self._call_search(body)
+        aggs = result["aggregations"]
+        return Stats(
+            total=result["hits"]["total"]["value"],
+            by_sentiment=[Bucket(b["key"], b["doc_count"]) for b in aggs["by_sentiment"]["buckets"]],
+            by_source=[Bucket(b["key"], b["doc_count"]) for b in aggs["by_source"]["buckets"]],
+            average_rating=aggs["average_rating"]["value"],
+            histogram=[
+                TimeBucket(
+                    start=datetime.fromisoformat(b["key_as_string"]),
+                    count=b["doc_count"],
+                    average_rating=b["average_rating"]["value"],
+                    by_sentiment={s["key"]: s["doc_count"] for s in b["by_sentiment"]["buckets"]},
+                )
+                for b in aggs["histogram"]["buckets"]
+            ],
+        )
+
+    def is_healthy(self) -> bool:
+        try:
+            return self.engine.health(self.alias) in {"green", "yellow"}
+        except Exception:  # noqa: BLE001 - readiness answers "no" whatever the reason
+            return False
+
+    # ------------------------------------------------------------------------- helpers
+    @staticmethod
+    def _sort_clause(sort_key: str, order: str) -> list[dict[str, Any]]:
+        clauses: list[dict[str, Any]] = []
+        for field in _SORTS[sort_key]:
+            if field == "id":
+                clauses.append({"id": {"order": "asc"}})
+            elif field == "_score":
+                clauses.append({"_score": {"order": "desc"}})
+            else:
+                clauses.append({field: {"order": order, "missing": "_last", "unmapped_type": "date"}})
+        return clauses
+
+    def _call_search(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self.engine.search(self.alias, body)
+
+    def _search_raw(self, query: dict[str, Any], size: int) -> dict[str, Any]:
+        return self._call_search({"query": query, "size": size})
+
+
+def build_query(tenant: str, f: MentionFilter) -> dict[str, Any]:
+    """The bool query for a filter set, always confined to one tenant."""
+    filters: list[dict[str, Any]] = [{"term": {"tenant": tenant}}]
+    for field, values in (
+        ("sentiment.label", f.sentiment),
+        ("source", f.source),
+        ("location", f.location),
+        ("provider", f.provider),
+        ("kind", f.kind),
+        ("language", f.language),
+    ):
+        if values:
+            filters.append({"terms": {field: list(values)}})
+    rating: dict[str, float] = {}
+    if f.rating_min is not None:
+        rating["gte"] = f.rating_min
+    if f.rating_max is not None:
+        rating["lte"] = f.rating_max
+    if rating:
+        filters.append({"range": {"rating": rating}})
+    dates: dict[str, str] = {}
+    if f.date_from:
+        dates["gte"] = f.date_from.isoformat()
+    if f.date_to:
+        dates["lte"] = f.date_to.isoformat()
+    if dates:
+        filters.append({"range": {"occurred_at": dates}})
+    query: dict[str, Any] = {"bool": {"filter": filters}}
+    if f.q:
+        query["bool"]["must"] = [
+            {
+                "simple_query_string": {
+                    "query": f.q,
+                    "fields": ["text", "text.exact^0.5"],
+                    "default_operator": "and",
+                    "flags": "AND|OR|NOT|PHRASE|PREFIX|WHITESPACE|ESCAPE|PRECEDENCE",
+                }
+            }
+        ]
+    return query
+
+
+def document_from_mention(mention: ScoredMention) -> dict[str, Any]:
+    doc = mention.model_dump(mode="json")
+    doc["occurred_at"] = (mention.published_at or mention.fetched_at).isoformat()
+    return doc
+
+
+def _public(source: dict[str, Any]) -> dict[str, Any]:
+    source = dict(source)
+    source.pop("occurred_at", None)
+    return source
+
+
+def encode_cursor(sort_key: str, values: list[Any]) -> str:
+    raw = json.dumps({"s": sort_key, "v": values}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort_key: str, width: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        values = payload["v"]
+        if payload["s"] != sort_key or not isinstance(values, list) or len(values) != width:
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        raise InvalidCursor("the cursor does not belong to this query's sort; start again without it") from None
+    return values

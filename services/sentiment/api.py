@@ -1,0 +1,73 @@
+"""HTTP API of the sentiment service: synchronous scoring for the dashboard and other services."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+from flask import Blueprint, Response, current_app, jsonify
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from common.auth import Role
+from common.http import ApiError, read_json_body, requires, validation_details
+from common.settings import Settings
+from services.sentiment.model import SentimentModel
+
+blueprint = Blueprint("sentiment", __name__)
+
+MAX_ANALYZE_TEXTS = 64
+
+
+class AnalyzeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    texts: list[Annotated[str, StringConstraints(max_length=100_000)]] = Field(
+        min_length=1, max_length=MAX_ANALYZE_TEXTS
+    )
+
+
+def _model() -> SentimentModel:
+    model: SentimentModel = current_app.extensions["radar.model"]
+    return model
+
+
+@blueprint.post("/v1/analyze")
+@requires(Role.viewer)
+def analyze() -> Response:
+    payload = read_json_body()
+    if (
+        isinstance(payload, dict)
+        and isinstance(payload.get("texts"), list)
+        and len(payload["texts"]) > MAX_ANALYZE_TEXTS
+    ):
+        raise ApiError(413, "batch_too_large", f"at most {MAX_ANALYZE_TEXTS} texts per request")
+    try:
+        request = AnalyzeRequest.model_validate(payload)
+    except ValidationError as exc:
+        raise ApiError(422, "validation_failed", "invalid analyze request", validation_details(exc)) from None
+    settings: Settings = current_app.extensions["radar.settings"]
+    too_long = [i for i, t in enumerate(request.texts) if len(t) > settings.max_text_chars]
+    if too_long:
+        raise ApiError(
+            422,
+            "validation_failed",
+            "text too long",
+            [
+                {"field": f"texts[{i}]", "problem": f"longer than {settings.max_text_chars} characters"}
+                for i in too_long
+            ],
+        )
+    model = _model()
+    predictions = model.predict(request.texts)
+    return jsonify({"model": model.name, "model_version": model.version, "results": [asdict(p) for p in predictions]})
+
+
+@blueprint.get("/healthz")
+def healthz() -> Response:
+    return jsonify({"status": "ok"})
+
+
+@blueprint.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    model = _model()
+    return jsonify({"status": "ready", "model": model.name, "model_version": model.version}), 200

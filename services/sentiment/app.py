@@ -1,0 +1,33 @@
+"""Application factory of the sentiment service's HTTP API.
+
+The model is loaded (and its checksums verified) when the app is created, so a corrupted model
+stops the process at start-up instead of failing requests later.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from common.auth import ApiKeyRegistry
+from common.http import install_common_handlers
+from common.logging import configure_logging
+from common.settings import Settings
+from services.sentiment.api import blueprint
+from services.sentiment.model import SentimentModel
+from services.sentiment.worker import model_threads
+
+
+def create_app(settings: Settings | None = None, model: SentimentModel | None = None) -> Flask:
+    settings = settings or Settings()
+    if model is None:
+        configure_logging("sentiment-api", settings.log_level)
+        model = SentimentModel.load(settings.model_dir, intra_op_threads=model_threads(settings))
+    app = Flask("radar-sentiment")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["radar.settings"] = settings
+    app.extensions["radar.model"] = model
+    app.extensions["radar.api_keys"] = ApiKeyRegistry.parse(settings.api_keys)
+    install_common_handlers(app, "sentiment")
+    app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,55 @@
+"""The sentiment worker process: ``python -m services.sentiment.worker``.
+
+A member of the ``RADAR_SENTIMENT_GROUP`` consumer group; start more of them to score more
+partitions in parallel (up to ``RADAR_TOPIC_PARTITIONS``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from common.bus import Bus, Publisher
+from common.bus.kafka import KafkaBus
+from common.bus.provisioning import TopicProvisioner
+from common.consumer import BatchLoop
+from common.logging import configure_logging
+from common.runner import run_until_signalled
+from common.settings import Settings
+from services.sentiment.model import SentimentModel
+from services.sentiment.scoring import Predictor, ScoringProcessor
+
+log = logging.getLogger(__name__)
+
+
+def model_threads(settings: Settings) -> int:
+    """One intra-op thread per core this process may use, unless configured."""
+    if settings.model_threads:
+        return settings.model_threads
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def build_loop(settings: Settings, bus: Bus, model: Predictor, publisher: Publisher | None = None) -> BatchLoop:
+    TopicProvisioner(bus, settings).ensure()
+    return BatchLoop(
+        name="sentiment",
+        subscription=bus.subscribe([settings.topics.raw], settings.sentiment_group),
+        publisher=publisher or bus.publisher(),
+        processor=ScoringProcessor(model, settings.topics),
+        batch_size=settings.sentiment_batch_size,
+        batch_wait_s=settings.sentiment_batch_wait_ms / 1000,
+        produce_timeout_s=settings.produce_timeout_s,
+    )
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging("sentiment-worker", settings.log_level)
+    model = SentimentModel.load(settings.model_dir, intra_op_threads=model_threads(settings))
+    log.info("model loaded", extra={"model": model.name, "version": model.version})
+    bus = KafkaBus(settings.kafka_servers, client_id="radar-sentiment", produce_timeout_s=settings.produce_timeout_s)
+    run_until_signalled(build_loop(settings, bus, model))
+
+
+if __name__ == "__main__":
+    main()

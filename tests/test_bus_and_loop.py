@@ -1,0 +1,95 @@
+"""Commit discipline of the bus and the batch loop, against the real Kafka broker."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+
+from common.bus import Message, Record
+from common.bus.kafka import KafkaBus
+from common.consumer import BatchLoop, RetryableError
+
+
+def fresh_topic(bus: KafkaBus, partitions: int = 3) -> str:
+    name = f"test-bus-{uuid.uuid4().hex[:8]}"
+    bus.ensure_topics([name], partitions=partitions, replication=1)
+    return name
+
+
+def drain(bus: KafkaBus, topic: str, group: str, expected: int, commit: bool, timeout_s: float = 30) -> list[Record]:
+    """Read until ``expected`` records arrived or ``timeout_s`` passed (joining a group takes ~3 s)."""
+    subscription = bus.subscribe([topic], group)
+    records: list[Record] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(records) < expected and time.monotonic() < deadline:
+            records.extend(subscription.poll(100, timeout_s=1))
+        if commit:
+            subscription.commit(records)
+    finally:
+        subscription.close()
+    return records
+
+
+def test_uncommitted_records_are_redelivered_committed_ones_are_not(bus: KafkaBus) -> None:
+    topic = fresh_topic(bus)
+    bus.publisher().publish(topic, [Message(key=b"k", value=f"m{i}".encode()) for i in range(10)], timeout_s=10)
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    first = drain(bus, topic, group, expected=10, commit=False)
+    again = drain(bus, topic, group, expected=10, commit=True)
+    after_commit = drain(bus, topic, group, expected=1, commit=False, timeout_s=8)
+    assert len(first) == len(again) == 10
+    assert after_commit == []
+
+
+def test_one_key_keeps_its_order(bus: KafkaBus) -> None:
+    topic = fresh_topic(bus)
+    bus.publisher().publish(topic, [Message(key=b"practice-a", value=str(i).encode()) for i in range(50)], timeout_s=10)
+    records = drain(bus, topic, f"g-{uuid.uuid4().hex[:6]}", expected=50, commit=False)
+    assert {r.partition for r in records} == {records[0].partition}
+    assert [int(r.value) for r in records] == list(range(50))
+
+
+class FlakyProcessor:
+    """Fails twice the way a dead dependency does, then forwards records to an output topic."""
+
+    def __init__(self, output: str) -> None:
+        self.output = output
+        self.failures_left = 2
+        self.calls = 0
+
+    def process(self, records: Sequence[Record]) -> Mapping[str, Sequence[Message]]:
+        self.calls += 1
+        if self.failures_left:
+            self.failures_left -= 1
+            raise RetryableError("dependency down")
+        return {self.output: [Message(key=r.key, value=r.value) for r in records]}
+
+
+def test_loop_retries_the_same_batch_and_commits_only_after_output(bus: KafkaBus) -> None:
+    source, output = fresh_topic(bus), fresh_topic(bus)
+    bus.publisher().publish(source, [Message(key=b"k", value=f"v{i}".encode()) for i in range(5)], timeout_s=10)
+    group = f"loop-{uuid.uuid4().hex[:6]}"
+    processor = FlakyProcessor(output)
+    loop = BatchLoop(
+        name="test",
+        subscription=bus.subscribe([source], group),
+        publisher=bus.publisher(),
+        processor=processor,
+        batch_size=100,
+        batch_wait_s=0.5,
+        produce_timeout_s=10,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=loop.run, args=(stop,), daemon=True)
+    thread.start()
+    forwarded = drain(bus, output, f"check-{uuid.uuid4().hex[:6]}", expected=5, commit=False)
+    stop.set()
+    thread.join(timeout=30)
+    assert sorted(r.value for r in forwarded) == [f"v{i}".encode() for i in range(5)]
+    assert processor.calls >= 3 and loop.records_done == 5
+    assert drain(bus, source, group, expected=1, commit=False, timeout_s=8) == [], (
+        "the batch was committed once processed"
+    )
