@@ -13,7 +13,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from common.bus import BusError, BusUnavailable, Message, Publisher, Record, Subscription
@@ -66,7 +66,6 @@ class BatchLoop:
         batch_size: int,
         batch_wait_s: float,
         produce_timeout_s: float,
-        on_batch: Callable[[int], None] | None = None,
     ) -> None:
         self.name = name
         self._subscription = subscription
@@ -75,32 +74,36 @@ class BatchLoop:
         self._batch_size = batch_size
         self._batch_wait_s = batch_wait_s
         self._produce_timeout_s = produce_timeout_s
-        self._on_batch = on_batch
         self.batches_done = 0
         self.records_done = 0
 
     def run(self, stop: threading.Event) -> None:
+        """Consume until ``stop`` is set; then leave the group so partitions move on at once."""
         log.info("%s loop started", self.name)
-        while not stop.is_set():
-            try:
-                records = collect_batch(self._subscription, self._batch_size, self._batch_wait_s)
-            except BusUnavailable as exc:
-                log.warning("%s: poll failed (%s); retrying", self.name, exc)
-                stop.wait(1.0)
-                continue
-            if not records:
-                continue
-            if not self._process_until_done(records, stop):
-                break  # stopping mid-retry: leave the batch uncommitted so it is redelivered
-            try:
-                self._subscription.commit(records)
-            except BusError as exc:
-                log.warning("%s: commit failed (%s); the batch may be redelivered", self.name, exc)
-            self.batches_done += 1
-            self.records_done += len(records)
-            if self._on_batch:
-                self._on_batch(len(records))
-        log.info("%s loop stopped", self.name)
+        try:
+            while not stop.is_set():
+                self._step(stop)
+        finally:
+            self._subscription.close()
+            log.info("%s loop stopped", self.name)
+
+    def _step(self, stop: threading.Event) -> None:
+        try:
+            records = collect_batch(self._subscription, self._batch_size, self._batch_wait_s)
+        except BusUnavailable as exc:
+            log.warning("%s: poll failed (%s); retrying", self.name, exc)
+            stop.wait(1.0)
+            return
+        if not records:
+            return
+        if not self._process_until_done(records, stop):
+            return  # stopping mid-retry: leave the batch uncommitted so it is redelivered
+        try:
+            self._subscription.commit(records)
+        except BusError as exc:
+            log.warning("%s: commit failed (%s); the batch may be redelivered", self.name, exc)
+        self.batches_done += 1
+        self.records_done += len(records)
 
     def _process_until_done(self, records: Sequence[Record], stop: threading.Event) -> bool:
         attempt = 0
