@@ -142,8 +142,14 @@ def run_pipeline(settings: Settings, texts: list[str], rate: float, port: int) -
     gunicorn = str(Path(python).with_name("gunicorn"))
     logs = ROOT / ".local-stack" / "bench"
     logs.mkdir(parents=True, exist_ok=True)
+
+    def spawn(name: str, command: list[str]) -> subprocess.Popen[bytes]:
+        log_file = (logs / f"{name}.log").open("w")  # handed to the child process
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+
     procs = [
-        subprocess.Popen(
+        spawn(
+            "ingest",
             [
                 gunicorn,
                 "--bind",
@@ -154,25 +160,9 @@ def run_pipeline(settings: Settings, texts: list[str], rate: float, port: int) -
                 "4",
                 "services.ingest.app:create_app()",
             ],
-            cwd=ROOT,
-            env=env,
-            stdout=open(logs / "ingest.log", "w"),
-            stderr=subprocess.STDOUT,
-        ),  # noqa: SIM115
-        subprocess.Popen(
-            [python, "-m", "services.sentiment.worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=open(logs / "worker.log", "w"),
-            stderr=subprocess.STDOUT,
-        ),  # noqa: SIM115
-        subprocess.Popen(
-            [python, "-m", "services.search.indexer"],
-            cwd=ROOT,
-            env=env,
-            stdout=open(logs / "indexer.log", "w"),
-            stderr=subprocess.STDOUT,
-        ),  # noqa: SIM115
+        ),
+        spawn("worker", [python, "-m", "services.sentiment.worker"]),
+        spawn("indexer", [python, "-m", "services.search.indexer"]),
     ]
     try:
         url = f"http://127.0.0.1:{port}"
