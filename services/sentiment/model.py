@@ -1,0 +1,207 @@
+"""Runtime sentiment model: ONNX Runtime + Hugging Face tokenizer, no torch.
+
+    model = SentimentModel.load(Path("models/review-sentiment"), intra_op_threads=2)
+    model.predict(["Friendly staff, quick results.", "Waited 3 hours, rude front desk."])
+
+The model directory holds ``manifest.json`` (see training/quantize_evaluate.py, which writes it),
+the ONNX graph and the tokenizer files.  ``load`` verifies the sha256 of every file listed in the
+manifest before anything is parsed and raises :class:`ModelIntegrityError` on a mismatch or a
+missing file.  Files under ``torch/`` (the fine-tuned PyTorch checkpoint, not needed at run
+time) are checked only if present, so a slim deployment may drop that folder.
+
+Outputs per text: calibrated class probabilities (softmax of logits / temperature), a label from
+the manifest's decision rule (argmax of log-probability + per-class bias, tuned on validation;
+so the label is not always the most probable class), expected star rating (1-5), expected aspect
+scores (1-5) and whether head+tail truncation was applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from services.sentiment.preprocess import encode_batch
+
+MANIFEST_NAME = "manifest.json"
+OPTIONAL_PREFIXES = ("torch/",)  # verified if present, not required at run time
+_CHUNK = 1 << 20
+
+
+class ModelIntegrityError(Exception):
+    """The model directory does not match its manifest (missing or altered files)."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    sentiment: str
+    probabilities: dict[str, float]
+    stars: float
+    aspects: dict[str, float]
+    truncated: bool
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify_directory(directory: Path) -> dict[str, Any]:
+    """Check every file listed in manifest.json; return the parsed manifest."""
+    directory = Path(directory)
+    mpath = directory / MANIFEST_NAME
+    if not mpath.is_file():
+        raise ModelIntegrityError(f"{mpath}: manifest missing")
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        files: dict[str, dict[str, Any]] = manifest["files"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelIntegrityError(f"{mpath}: unreadable manifest ({exc})") from exc
+    for rel, meta in sorted(files.items()):
+        path = directory / rel
+        if Path(rel).is_absolute() or ".." in Path(rel).parts:
+            raise ModelIntegrityError(f"{mpath}: unsafe path {rel!r}")
+        if not path.is_file():
+            if rel.startswith(OPTIONAL_PREFIXES):
+                continue
+            raise ModelIntegrityError(f"{rel}: missing (expected sha256 {meta['sha256']})")
+        actual = sha256_file(path)
+        if actual != meta["sha256"]:
+            raise ModelIntegrityError(
+                f"{rel}: sha256 mismatch (expected {meta['sha256']}, actual {actual})"
+            )
+    return manifest
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def default_threads() -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
+class SentimentModel:
+    """Batch predictor.  Thread-safe for concurrent ``predict`` calls (ORT sessions are)."""
+
+    def __init__(self, directory: Path, manifest: dict[str, Any], *, intra_op_threads: int | None = None):
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        self._dir = Path(directory)
+        self._manifest = manifest
+        self._labels: list[str] = list(manifest["labels"])
+        self._aspects: list[str] = list(manifest["aspects"])
+        text = manifest["text"]
+        self._max_length = int(text["max_length"])
+        self._head_tokens = int(text["head_tokens"])
+        cal = manifest["calibration"]
+        self._temperature = float(cal["temperature"])
+        self._bias = np.array([float(manifest["decision"]["bias"][lab]) for lab in self._labels])
+        inf = manifest.get("inference", {})
+        # Dynamic int8 quantisation computes activation scales over the whole input tensor, so
+        # a padded batch would make one text's scores depend on its batch-mates; the manifest
+        # therefore sets max_batch_size 1 for such graphs (see MODEL_CARD.md).
+        self._max_batch = max(1, int(inf.get("max_batch_size", 1)))
+        self._max_batch_tokens = max(self._max_length, int(inf.get("max_batch_tokens", 16384)))
+
+        self._tokenizer = AutoTokenizer.from_pretrained(str(self._dir), local_files_only=True)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = int(intra_op_threads) if intra_op_threads else default_threads()
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(
+            str(self._dir / manifest["onnx"]), sess_options=so, providers=["CPUExecutionProvider"]
+        )
+        self.intra_op_threads = so.intra_op_num_threads
+
+    @classmethod
+    def load(cls, directory: Path, *, intra_op_threads: int | None = None) -> SentimentModel:
+        manifest = verify_directory(Path(directory))
+        return cls(Path(directory), manifest, intra_op_threads=intra_op_threads)
+
+    @property
+    def name(self) -> str:
+        return str(self._manifest["name"])
+
+    @property
+    def version(self) -> str:
+        return str(self._manifest["version"])
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self._labels)
+
+    # ------------------------------------------------------------------------------ inference
+    def infer_raw(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Raw model outputs in input order: logits [n,3], stars [n], aspects [n,k], truncated [n]."""
+        ids, truncated = encode_batch(
+            self._tokenizer, list(texts), max_length=self._max_length, head_tokens=self._head_tokens
+        )
+        n = len(ids)
+        logits = np.zeros((n, len(self._labels)), dtype=np.float32)
+        stars = np.zeros(n, dtype=np.float32)
+        aspects = np.zeros((n, len(self._aspects)), dtype=np.float32)
+        order = sorted(range(n), key=lambda i: len(ids[i]))
+        start = 0
+        while start < n:
+            # grow the sub-batch while it respects both the row and the padded-token budget
+            end = start + 1
+            while (end < n and end - start < self._max_batch
+                   and (end - start + 1) * len(ids[order[end]]) <= self._max_batch_tokens):
+                end += 1
+            rows = order[start:end]
+            width = len(ids[rows[-1]])
+            input_ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                input_ids[r, : len(ids[i])] = ids[i]
+                mask[r, : len(ids[i])] = 1
+            lg, st, asp = self._session.run(
+                ["logits", "stars", "aspects"], {"input_ids": input_ids, "attention_mask": mask}
+            )
+            logits[rows], stars[rows], aspects[rows] = lg, st, asp
+            start = end
+        return {"logits": logits, "stars": stars, "aspects": aspects,
+                "truncated": np.array(truncated, dtype=bool)}
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        if isinstance(texts, str):
+            raise TypeError("predict() takes a sequence of texts, not a single str")
+        if len(texts) == 0:
+            return []
+        raw = self.infer_raw(texts)
+        probs = _softmax(raw["logits"].astype(np.float64) / self._temperature)
+        decision = (np.log(np.clip(probs, 1e-300, None)) + self._bias).argmax(-1)
+        stars = np.clip(raw["stars"].astype(np.float64), 1.0, 5.0)
+        aspects = np.clip(raw["aspects"].astype(np.float64), 1.0, 5.0)
+        out = []
+        for i in range(len(probs)):
+            p = {lab: float(probs[i, j]) for j, lab in enumerate(self._labels)}
+            if not all(math.isfinite(v) for v in p.values()):  # cannot happen with finite logits
+                raise RuntimeError("model produced non-finite probabilities")
+            out.append(Prediction(
+                sentiment=self._labels[int(decision[i])],
+                probabilities=p,
+                stars=float(stars[i]),
+                aspects={a: float(aspects[i, j]) for j, a in enumerate(self._aspects)},
+                truncated=bool(raw["truncated"][i]),
+            ))
+        return out
