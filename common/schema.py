@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 MentionKind = Literal["review", "post", "comment", "testimonial"]
 SentimentLabel = Literal["negative", "neutral", "positive"]
@@ -169,6 +169,9 @@ class SentimentResult(BaseModel):
     stars: float = Field(ge=1, le=5)
     aspects: dict[str, float] = Field(default_factory=dict)
     truncated: bool = False
+    basis: Literal["text", "rating"] = Field(
+        "text", description="text: the model read the text; rating: no text, so the source's rating decides."
+    )
     model: str
     model_version: str
 

@@ -186,3 +186,16 @@ def test_another_practice_sees_none_of_it(ingest_client, search_client, store, u
     assert search_client.get(f"/v1/mentions/{ids[0]}", headers=auth(OTHER_TENANT_KEY)).status_code == 404
     listing = search_client.get("/v1/mentions", headers=auth(OTHER_TENANT_KEY)).get_json()
     assert ids[0] not in {item["id"] for item in listing["items"]}
+
+
+def test_rating_only_reviews_are_labelled_by_their_rating(ingest_client, search_client, store, unique: str) -> None:
+    body = [
+        {"source": "google", "external_id": f"stars-{unique}-1", "rating": 1},
+        {"source": "google", "external_id": f"stars-{unique}-5", "rating": 5},
+    ]
+    ids = ingest_client.post("/v1/mentions", json=body, headers=auth()).get_json()["ids"]
+    found = wait_for(searchable(search_client, store, ids))
+    one, five = (found[i]["sentiment"] for i in ids)
+    assert (one["label"], one["basis"], one["stars"]) == ("negative", "rating", 1)
+    assert (five["label"], five["basis"]) == ("positive", "rating")
+    assert one["model"] == "source-rating", "no model output is claimed for a text the model never read"

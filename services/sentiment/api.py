@@ -58,8 +58,14 @@ def analyze() -> Response:
             ],
         )
     model = _model()
-    predictions = model.predict(request.texts)
-    return jsonify({"model": model.name, "model_version": model.version, "results": [asdict(p) for p in predictions]})
+    # Blank texts give the model nothing to read; they get an explicit null instead of a guess.
+    readable = [i for i, text in enumerate(request.texts) if text.strip()]
+    predictions = dict(zip(readable, model.predict([request.texts[i] for i in readable]), strict=True))
+    results = [
+        asdict(predictions[i]) if i in predictions else {"sentiment": None, "skipped": "empty text"}
+        for i in range(len(request.texts))
+    ]
+    return jsonify({"model": model.name, "model_version": model.version, "results": results})
 
 
 @blueprint.get("/healthz")

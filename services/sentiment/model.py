@@ -77,9 +77,7 @@ def verify_directory(directory: Path) -> dict[str, Any]:
             raise ModelIntegrityError(f"{rel}: missing (expected sha256 {meta['sha256']})")
         actual = sha256_file(path)
         if actual != meta["sha256"]:
-            raise ModelIntegrityError(
-                f"{rel}: sha256 mismatch (expected {meta['sha256']}, actual {actual})"
-            )
+            raise ModelIntegrityError(f"{rel}: sha256 mismatch (expected {meta['sha256']}, actual {actual})")
     return manifest
 
 
@@ -164,8 +162,11 @@ class SentimentModel:
         while start < n:
             # grow the sub-batch while it respects both the row and the padded-token budget
             end = start + 1
-            while (end < n and end - start < self._max_batch
-                   and (end - start + 1) * len(ids[order[end]]) <= self._max_batch_tokens):
+            while (
+                end < n
+                and end - start < self._max_batch
+                and (end - start + 1) * len(ids[order[end]]) <= self._max_batch_tokens
+            ):
                 end += 1
             rows = order[start:end]
             width = len(ids[rows[-1]])
@@ -179,8 +180,7 @@ class SentimentModel:
             )
             logits[rows], stars[rows], aspects[rows] = lg, st, asp
             start = end
-        return {"logits": logits, "stars": stars, "aspects": aspects,
-                "truncated": np.array(truncated, dtype=bool)}
+        return {"logits": logits, "stars": stars, "aspects": aspects, "truncated": np.array(truncated, dtype=bool)}
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         if isinstance(texts, str):
@@ -197,11 +197,13 @@ class SentimentModel:
             p = {lab: float(probs[i, j]) for j, lab in enumerate(self._labels)}
             if not all(math.isfinite(v) for v in p.values()):  # cannot happen with finite logits
                 raise RuntimeError("model produced non-finite probabilities")
-            out.append(Prediction(
-                sentiment=self._labels[int(decision[i])],
-                probabilities=p,
-                stars=float(stars[i]),
-                aspects={a: float(aspects[i, j]) for j, a in enumerate(self._aspects)},
-                truncated=bool(raw["truncated"][i]),
-            ))
+            out.append(
+                Prediction(
+                    sentiment=self._labels[int(decision[i])],
+                    probabilities=p,
+                    stars=float(stars[i]),
+                    aspects={a: float(aspects[i, j]) for j, a in enumerate(self._aspects)},
+                    truncated=bool(raw["truncated"][i]),
+                )
+            )
         return out

@@ -10,8 +10,9 @@ from typing import Protocol
 from common.bus import Message, Record
 from common.deadletter import dead_letter
 from common.records import DecodeError, decode_record, describe_error
-from common.schema import Mention, ScoredMention, SentimentResult
+from common.schema import Mention, ScoredMention, SentimentLabel, SentimentResult
 from common.settings import Topics
+from services.sentiment.model import Prediction
 
 log = logging.getLogger(__name__)
 
@@ -19,10 +20,13 @@ log = logging.getLogger(__name__)
 class Predictor(Protocol):
     """What the worker needs from a model (``services.sentiment.model.SentimentModel``)."""
 
-    name: str
-    version: str
+    @property
+    def name(self) -> str: ...
 
-    def predict(self, texts: Sequence[str]) -> list: ...  # list[Prediction]
+    @property
+    def version(self) -> str: ...
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
 
 
 class ScoringProcessor:
@@ -31,24 +35,31 @@ class ScoringProcessor:
         self._topics = topics
 
     def process(self, records: Sequence[Record]) -> Mapping[str, Sequence[Message]]:
-        mentions: list[tuple[Record, Mention]] = []
+        to_score: list[tuple[Record, Mention]] = []
+        scored: list[Message] = []
         dead: list[Message] = []
         for record in records:
             try:
-                mentions.append((record, decode_record(record, Mention)))
+                mention = decode_record(record, Mention)
             except DecodeError as exc:
                 dead.append(dead_letter(record, reason=describe_error(exc), stage="sentiment.decode"))
+                continue
+            if mention.text.strip():
+                to_score.append((record, mention))
+            else:
+                # Nothing for the model to read: a rating-only review is labelled from its own
+                # rating, and says so, rather than by the model guessing at an empty string.
+                scored.append(self._message(record, mention, rating_result(mention)))
 
-        scored: list[Message] = []
-        for (record, mention), prediction in self._predict(mentions, dead):
-            scored.append(Message(key=record.key, value=self._scored(mention, prediction).model_dump_json().encode()))
+        for (record, mention), prediction in self._predict(to_score, dead):
+            scored.append(self._message(record, mention, self._model_result(prediction)))
         if dead:
             log.warning("dead-lettered %d record(s)", len(dead))
         return {self._topics.scored: scored, self._topics.dead_letter: dead}
 
     def _predict(
         self, mentions: list[tuple[Record, Mention]], dead: list[Message]
-    ) -> list[tuple[tuple[Record, Mention], object]]:
+    ) -> list[tuple[tuple[Record, Mention], Prediction]]:
         if not mentions:
             return []
         try:
@@ -64,15 +75,35 @@ class ScoringProcessor:
                 dead.append(dead_letter(item[0], reason=f"model failed: {type(exc).__name__}", stage="sentiment.model"))
         return results
 
-    def _scored(self, mention: Mention, prediction: object) -> ScoredMention:
-        p = prediction
-        result = SentimentResult(
-            label=p.sentiment,  # type: ignore[attr-defined]
-            probabilities=p.probabilities,  # type: ignore[attr-defined]
-            stars=p.stars,  # type: ignore[attr-defined]
-            aspects=p.aspects,  # type: ignore[attr-defined]
-            truncated=p.truncated,  # type: ignore[attr-defined]
+    def _model_result(self, prediction: Prediction) -> SentimentResult:
+        return SentimentResult(
+            label=prediction.sentiment,  # type: ignore[arg-type]
+            probabilities=prediction.probabilities,  # type: ignore[arg-type]
+            stars=prediction.stars,
+            aspects=prediction.aspects,
+            truncated=prediction.truncated,
+            basis="text",
             model=self._model.name,
             model_version=self._model.version,
         )
-        return ScoredMention(**mention.model_dump(), sentiment=result, scored_at=datetime.now(UTC))
+
+    @staticmethod
+    def _message(record: Record, mention: Mention, result: SentimentResult) -> Message:
+        scored = ScoredMention(**mention.model_dump(), sentiment=result, scored_at=datetime.now(UTC))
+        return Message(key=record.key, value=scored.model_dump_json().encode())
+
+
+def rating_result(mention: Mention) -> SentimentResult:
+    """The sentiment a rating-only mention states itself, with the dataset's label thresholds."""
+    rating = mention.rating if mention.rating is not None else 3.0
+    label: SentimentLabel = "negative" if rating <= 2 else "neutral" if rating < 3.7 else "positive"
+    probabilities: dict[SentimentLabel, float] = {"negative": 0.0, "neutral": 0.0, "positive": 0.0}
+    probabilities[label] = 1.0
+    return SentimentResult(
+        label=label,
+        probabilities=probabilities,
+        stars=rating,
+        basis="rating",
+        model="source-rating",
+        model_version="1",
+    )

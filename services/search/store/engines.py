@@ -45,6 +45,8 @@ class SearchEngine(Protocol):
 
     def put_alias(self, index: str, name: str) -> None: ...
 
+    def put_mapping(self, index: str, body: dict[str, Any]) -> None: ...
+
     def refresh(self, index: str) -> None: ...
 
     def health(self, index: str) -> str | None: ...
@@ -103,6 +105,9 @@ class ElasticsearchEngine:
 
     def put_alias(self, index: str, name: str) -> None:
         self._call(self._es.indices.put_alias, index=index, name=name, is_write_index=True)
+
+    def put_mapping(self, index: str, body: dict[str, Any]) -> None:
+        self._call(self._es.indices.put_mapping, index=index, **body)
 
     def refresh(self, index: str) -> None:
         self._call(self._es.indices.refresh, index=index)
@@ -167,6 +172,9 @@ class OpenSearchEngine:
 
     def put_alias(self, index: str, name: str) -> None:
         self._call(self._os.indices.put_alias, index=index, name=name, body={"is_write_index": True})
+
+    def put_mapping(self, index: str, body: dict[str, Any]) -> None:
+        self._call(self._os.indices.put_mapping, index=index, body=body)
 
     def refresh(self, index: str) -> None:
         self._call(self._os.indices.refresh, index=index)

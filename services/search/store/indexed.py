@@ -31,7 +31,7 @@ from services.search.store.base import (
     WriteReport,
 )
 from services.search.store.engines import SearchEngine
-from services.search.store.mapping import MAPPING_VERSION, index_template
+from services.search.store.mapping import MAPPING_VERSION, index_template, mappings
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,10 @@ class EngineMentionStore:
             else:
                 self.engine.create_index(index, aliases={self.alias: {"is_write_index": True}})
             log.info("created index %s behind alias %s", index, self.alias)
+        else:
+            # Additive changes (a new field) apply in place; a conflicting change fails here,
+            # loudly, and needs MAPPING_VERSION bumped and a reindex.
+            self.engine.put_mapping(self.alias, mappings())
 
     def drop(self) -> None:
         """Delete every index behind the alias and the template (tests and resets only)."""

@@ -100,6 +100,7 @@ def mappings() -> dict[str, Any]:
                     "stars": {"type": "float"},
                     "aspects": {"type": "object", "dynamic": True},
                     "truncated": {"type": "boolean"},
+                    "basis": _KEYWORD,
                     "model": _KEYWORD,
                     "model_version": _KEYWORD,
                 }
