@@ -72,7 +72,7 @@ def time_torch_pipeline(texts: list[str], threads: int, batch: int) -> float:
 
     torch.set_num_threads(threads)
     directory = ROOT / "models" / "review-sentiment" / "torch"
-    model = AutoModelForSequenceClassification.from_pretrained(directory, torch_dtype=torch.float32)
+    model = AutoModelForSequenceClassification.from_pretrained(directory, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(directory)
     classify = pipeline("text-classification", model=model, tokenizer=tokenizer, device="cpu")
     options = {"truncation": True, "max_length": 256, "batch_size": batch}
