@@ -160,18 +160,23 @@ class Mention(BaseModel):
 
 
 class SentimentResult(BaseModel):
-    """The model's reading of one mention."""
+    """The model's reading of one mention.
+
+    ``basis`` says where the label comes from: ``text`` (the model read it), ``rating`` (there
+    was nothing the model could read, so the source's own rating decides) or ``none`` (neither:
+    the label is null and the mention needs a human).  ``flags`` say why, e.g.
+    ``unsupported_language``.
+    """
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    label: SentimentLabel
-    probabilities: dict[SentimentLabel, float]
-    stars: float = Field(ge=1, le=5)
+    label: SentimentLabel | None
+    probabilities: dict[SentimentLabel, float] = Field(default_factory=dict)
+    stars: float | None = Field(None, ge=1, le=5)
     aspects: dict[str, float] = Field(default_factory=dict)
     truncated: bool = False
-    basis: Literal["text", "rating"] = Field(
-        "text", description="text: the model read the text; rating: no text, so the source's rating decides."
-    )
+    basis: Literal["text", "rating", "none"] = "text"
+    flags: list[str] = Field(default_factory=list)
     model: str
     model_version: str
 

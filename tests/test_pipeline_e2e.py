@@ -199,3 +199,19 @@ def test_rating_only_reviews_are_labelled_by_their_rating(ingest_client, search_
     assert (one["label"], one["basis"], one["stars"]) == ("negative", "rating", 1)
     assert (five["label"], five["basis"]) == ("positive", "rating")
     assert one["model"] == "source-rating", "no model output is claimed for a text the model never read"
+
+
+def test_non_english_reviews_are_flagged_not_scored(ingest_client, search_client, store, unique: str) -> None:
+    spanish = "La recepcionista fue muy grosera y esperé dos horas para mi resonancia magnética."
+    body = [
+        {"source": "google", "external_id": f"es-{unique}-1", "rating": 1, "text": spanish},
+        {"source": "google", "external_id": f"es-{unique}-2", "text": spanish + " Nunca más."},
+    ]
+    ids = ingest_client.post("/v1/mentions", json=body, headers=auth()).get_json()["ids"]
+    found = wait_for(searchable(search_client, store, ids))
+    rated, unrated = (found[i] for i in ids)
+    assert rated["language"] == "es" and rated["sentiment"]["flags"] == ["unsupported_language"]
+    assert (rated["sentiment"]["label"], rated["sentiment"]["basis"]) == ("negative", "rating")
+    assert (unrated["sentiment"]["label"], unrated["sentiment"]["basis"]) == (None, "none")
+    listing = search_client.get("/v1/mentions", query_string={"language": "es"}, headers=auth()).get_json()
+    assert set(ids) <= {item["id"] for item in listing["items"]}

@@ -36,6 +36,12 @@ def test_scores_texts_in_order_and_skips_blank_ones(client) -> None:  # type: ig
     assert set(results[0]["aspects"]) == {"staff", "punctuality", "helpfulness", "knowledge"}
 
 
+def test_non_english_text_is_skipped_with_its_language(client) -> None:  # type: ignore[no-untyped-def]
+    spanish = "La recepcionista fue muy grosera y esperé dos horas para mi resonancia magnética."
+    result = analyze(client, {"texts": [spanish]}).get_json()["results"][0]
+    assert result == {"sentiment": None, "skipped": "unsupported language", "language": "es"}
+
+
 def test_emoji_and_very_long_text(client) -> None:  # type: ignore[no-untyped-def]
     long_text = "The staff were lovely. " * 4000  # ~92 kB
     results = analyze(client, {"texts": ["😀👍 great MRI 🙏", long_text]}).get_json()["results"]

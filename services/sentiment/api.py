@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from common.auth import Role
 from common.http import ApiError, read_json_body, requires, validation_details
 from common.settings import Settings
+from services.sentiment.language import identify
 from services.sentiment.model import SentimentModel
 
 blueprint = Blueprint("sentiment", __name__)
@@ -58,13 +59,20 @@ def analyze() -> Response:
             ],
         )
     model = _model()
-    # Blank texts give the model nothing to read; they get an explicit null instead of a guess.
-    readable = [i for i, text in enumerate(request.texts) if text.strip()]
-    predictions = dict(zip(readable, model.predict([request.texts[i] for i in readable]), strict=True))
-    results = [
-        asdict(predictions[i]) if i in predictions else {"sentiment": None, "skipped": "empty text"}
-        for i in range(len(request.texts))
-    ]
+    # Text the model cannot read (blank, or not English) gets an explicit null, not a guess.
+    results: list[dict[str, object]] = []
+    readable: list[int] = []
+    for i, text in enumerate(request.texts):
+        language = identify(text)
+        if not text.strip():
+            results.append({"sentiment": None, "skipped": "empty text", "language": None})
+        elif not language.supported:
+            results.append({"sentiment": None, "skipped": "unsupported language", "language": language.code})
+        else:
+            results.append({"language": language.code})
+            readable.append(i)
+    for i, prediction in zip(readable, model.predict([request.texts[i] for i in readable]), strict=True):
+        results[i] = {**asdict(prediction), **results[i]}
     return jsonify({"model": model.name, "model_version": model.version, "results": results})
 
 

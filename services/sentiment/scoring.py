@@ -12,6 +12,7 @@ from common.deadletter import dead_letter
 from common.records import DecodeError, decode_record, describe_error
 from common.schema import Mention, ScoredMention, SentimentLabel, SentimentResult
 from common.settings import Topics
+from services.sentiment.language import identify
 from services.sentiment.model import Prediction
 
 log = logging.getLogger(__name__)
@@ -44,12 +45,18 @@ class ScoringProcessor:
             except DecodeError as exc:
                 dead.append(dead_letter(record, reason=describe_error(exc), stage="sentiment.decode"))
                 continue
-            if mention.text.strip():
-                to_score.append((record, mention))
-            else:
+            if not mention.text.strip():
                 # Nothing for the model to read: a rating-only review is labelled from its own
                 # rating, and says so, rather than by the model guessing at an empty string.
-                scored.append(self._message(record, mention, rating_result(mention)))
+                scored.append(self._message(record, mention, fallback_result(mention, [])))
+                continue
+            language = identify(mention.text, declared=mention.language)
+            if language.code and not mention.language:
+                mention = mention.model_copy(update={"language": language.code})
+            if language.supported:
+                to_score.append((record, mention))
+            else:
+                scored.append(self._message(record, mention, fallback_result(mention, ["unsupported_language"])))
 
         for (record, mention), prediction in self._predict(to_score, dead):
             scored.append(self._message(record, mention, self._model_result(prediction)))
@@ -93,17 +100,22 @@ class ScoringProcessor:
         return Message(key=record.key, value=scored.model_dump_json().encode())
 
 
-def rating_result(mention: Mention) -> SentimentResult:
-    """The sentiment a rating-only mention states itself, with the dataset's label thresholds."""
-    rating = mention.rating if mention.rating is not None else 3.0
+def fallback_result(mention: Mention, flags: list[str]) -> SentimentResult:
+    """For text the model cannot read: the source's own rating decides, or nothing does.
+
+    The rating maps to a label with the training data's thresholds (<= 2 negative, < 3.7
+    neutral); without a rating the label is null, which the dashboard shows as "needs review".
+    """
+    if mention.rating is None:
+        return SentimentResult(label=None, basis="none", flags=flags, model="none", model_version="1")
+    rating = mention.rating
     label: SentimentLabel = "negative" if rating <= 2 else "neutral" if rating < 3.7 else "positive"
-    probabilities: dict[SentimentLabel, float] = {"negative": 0.0, "neutral": 0.0, "positive": 0.0}
-    probabilities[label] = 1.0
     return SentimentResult(
         label=label,
-        probabilities=probabilities,
+        probabilities={label: 1.0},
         stars=rating,
         basis="rating",
+        flags=flags,
         model="source-rating",
         model_version="1",
     )

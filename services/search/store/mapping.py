@@ -101,6 +101,7 @@ def mappings() -> dict[str, Any]:
                     "aspects": {"type": "object", "dynamic": True},
                     "truncated": {"type": "boolean"},
                     "basis": _KEYWORD,
+                    "flags": _KEYWORD,
                     "model": _KEYWORD,
                     "model_version": _KEYWORD,
                 }
