@@ -64,13 +64,21 @@ def main() -> int:
     with torch.no_grad():
         ref = [t.numpy() for t in model(ids, mask)]
         torch.onnx.export(
-            model, (ids, mask), str(args.out),
+            model,
+            (ids, mask),
+            str(args.out),
             input_names=["input_ids", "attention_mask"],
             output_names=["logits", "stars", "aspects"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
-                          "attention_mask": {0: "batch", 1: "sequence"},
-                          "logits": {0: "batch"}, "stars": {0: "batch"}, "aspects": {0: "batch"}},
-            opset_version=args.opset, dynamo=False, do_constant_folding=True,
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "sequence"},
+                "attention_mask": {0: "batch", 1: "sequence"},
+                "logits": {0: "batch"},
+                "stars": {0: "batch"},
+                "aspects": {0: "batch"},
+            },
+            opset_version=args.opset,
+            dynamo=False,
+            do_constant_folding=True,
         )
     import onnxruntime as ort
 

