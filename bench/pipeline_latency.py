@@ -46,6 +46,14 @@ def load_reviews(path: Path, n: int) -> list[str]:
     return texts[::50][:n]  # spread over many doctors
 
 
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory of a live process (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -191,7 +199,11 @@ def run_pipeline(settings: Settings, texts: list[str], rate: float, port: int) -
             watcher.expect(response.json()["ids"][0], started)
             time.sleep(max(0.0, 1 / rate - (time.perf_counter() - started)))
         watcher.wait_all(120)
-        return summarise("POST to searchable through the pipeline", watcher.latencies(), len(texts))
+        result = summarise("POST to searchable through the pipeline", watcher.latencies(), len(texts))
+        # The worker and the indexer are single processes (gunicorn's master would say little).
+        result["peak_rss_mb_sentiment_worker"] = peak_rss_mb(procs[1].pid)
+        result["peak_rss_mb_indexer"] = peak_rss_mb(procs[2].pid)
+        return result
     finally:
         for proc in procs:
             proc.terminate()
