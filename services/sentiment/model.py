@@ -100,6 +100,9 @@ class SentimentModel:
 
     def __init__(self, directory: Path, manifest: dict[str, Any], *, intra_op_threads: int | None = None):
         import onnxruntime as ort
+
+        # transformers warns at import that PyTorch is missing; here that is by design.
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         from transformers import AutoTokenizer
 
         self._dir = Path(directory)
