@@ -178,3 +178,36 @@ def test_keys_and_tenants(client) -> None:  # type: ignore[no-untyped-def]
 
     other = get(client, "/v1/mentions", key=ADMIN_KEY, q="MRI").get_json()
     assert not any("MRI machine" in item["text"] for item in other["items"])
+
+
+def test_csv_export_of_a_filtered_search(client) -> None:  # type: ignore[no-untyped-def]
+    import csv
+    import io
+
+    response = get(client, "/v1/mentions/export.csv", location="downtown")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    body = response.get_data(as_text=True)
+    assert body.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))
+    assert len(rows) == 3
+    assert {row["location"] for row in rows} == {"downtown"}
+    assert {row["sentiment"] for row in rows} == {"negative", "positive", "neutral"}
+    limited = get(client, "/v1/mentions/export.csv", limit=2).get_data(as_text=True)
+    assert len(list(csv.DictReader(io.StringIO(limited.lstrip("\ufeff"))))) == 2
+
+
+def test_csv_export_rejects_bad_parameters_as_json(client) -> None:  # type: ignore[no-untyped-def]
+    response = get(client, "/v1/mentions/export.csv", limit=0)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["details"][0]["field"] == "limit"
+
+
+def test_csv_cells_cannot_smuggle_spreadsheet_formulas() -> None:
+    from services.search.export import safe_cell
+
+    assert safe_cell('=HYPERLINK("http://x","click")') == '\'=HYPERLINK("http://x","click")'
+    assert safe_cell("-1 stars") == "'-1 stars"
+    assert safe_cell("Great staff") == "Great staff"
+    assert safe_cell(4.5) == 4.5

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any, TypeVar, get_origin
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 from pydantic import BaseModel, ValidationError
 
 from common.auth import Role
 from common.http import ApiError, current_principal, requires, validation_details
+from services.search.export import CsvExport
 from services.search.store.base import (
+    ExportRequest,
     InvalidCursor,
     MentionFilter,
     MentionStore,
@@ -66,6 +69,22 @@ def search_mentions() -> Response:
             "items": [{**hit.mention, "highlights": hit.highlights, "score": hit.score} for hit in page.hits],
             "next_cursor": page.next_cursor,
         }
+    )
+
+
+@blueprint.get("/v1/mentions/export.csv")
+@requires(Role.viewer)
+def export_mentions() -> Response:
+    query = parse_query(ExportRequest)
+    try:
+        export = CsvExport(_store(), current_principal().tenant, query)
+    except StoreUnavailable as exc:
+        raise _unavailable(exc) from None
+    filename = f"mentions-{datetime.now(UTC):%Y%m%d-%H%M%S}.csv"
+    return Response(
+        stream_with_context(export.rows()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

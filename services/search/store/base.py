@@ -65,6 +65,12 @@ class SearchRequest(MentionFilter):
         return self.sort or ("relevance" if self.q else "date")
 
 
+class ExportRequest(MentionFilter):
+    sort: SortKey | None = Field(None, description="Default: relevance with a query, else date.")
+    order: Literal["asc", "desc"] = "desc"
+    limit: int = Field(10_000, ge=1, le=100_000, description="Most rows in the file.")
+
+
 class StatsRequest(MentionFilter):
     interval: Literal["day", "week", "month"] = "day"
     time_zone: str = Field("UTC", max_length=64)
