@@ -58,6 +58,12 @@ class SearchEngine(Protocol):
     def modules(self) -> set[str]:
         """Names of the modules and plugins installed on every node."""
 
+    def indices_of_alias(self, name: str) -> list[str]: ...
+
+    def update_aliases(self, actions: list[dict[str, Any]]) -> None: ...
+
+    def count(self, index: str) -> int: ...
+
 
 def _is_outage(status: object) -> bool:
     return not isinstance(status, int) or status == 429 or status >= 500
@@ -129,6 +135,16 @@ class ElasticsearchEngine:
         nodes = self._call(self._es.nodes.info, metric="plugins")["nodes"].values()
         return _module_names(nodes)
 
+    def indices_of_alias(self, name: str) -> list[str]:
+        response = self._call(self._es.options(ignore_status=404).indices.get_alias, name=name)
+        return [] if response.meta.status == 404 else sorted(response.body)
+
+    def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        self._call(self._es.indices.update_aliases, actions=actions)
+
+    def count(self, index: str) -> int:
+        return int(self._call(self._es.count, index=index)["count"])
+
 
 class OpenSearchEngine:
     name: EngineName = "opensearch"
@@ -196,6 +212,20 @@ class OpenSearchEngine:
     def modules(self) -> set[str]:
         nodes = self._call(self._os.nodes.info, metric="plugins")["nodes"].values()
         return _module_names(nodes)
+
+    def indices_of_alias(self, name: str) -> list[str]:
+        from opensearchpy.exceptions import NotFoundError
+
+        try:
+            return sorted(self._call(self._os.indices.get_alias, name=name))
+        except NotFoundError:
+            return []
+
+    def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        self._call(self._os.indices.update_aliases, body={"actions": actions})
+
+    def count(self, index: str) -> int:
+        return int(self._call(self._os.count, index=index)["count"])
 
 
 def _module_names(nodes: Iterable[dict[str, Any]]) -> set[str]:

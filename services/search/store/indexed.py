@@ -13,7 +13,8 @@ import base64
 import json
 import logging
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from common.schema import ScoredMention
@@ -41,6 +42,16 @@ _SORTS: dict[str, list[str]] = {
     "rating": ["rating", "occurred_at", "id"],
 }
 _HIGHLIGHT_TAGS = (["<mark>"], ["</mark>"])
+
+
+@dataclass(frozen=True)
+class ReindexReport:
+    old_index: str
+    new_index: str
+    copied: int
+    caught_up: int
+    documents: int
+    deleted_old: bool
 
 
 class EngineMentionStore:
@@ -94,6 +105,70 @@ class EngineMentionStore:
         """Delete every index behind the alias and the template (tests and resets only)."""
         self.engine.delete_indices(f"{self.alias}-v*")
         self.engine.delete_index_template(self.template_name)
+
+    def current_index(self) -> str | None:
+        indices = self.engine.indices_of_alias(self.alias)
+        return indices[-1] if indices else None
+
+    def reindex(self, target_version: int | None = None, *, delete_old: bool = False) -> ReindexReport:
+        """Move the alias to a new index built from the current template, without downtime.
+
+        The engine's own ``_reindex`` is absent from some distributions, so documents are copied
+        client-side with their external versions: a copy can never overwrite a newer write.
+        Writes keep going to the old index until the atomic alias swap; a catch-up pass then
+        copies whatever arrived during the bulk copy.
+        """
+        self.ensure_schema()  # the template the new index will be created from
+        old = self.current_index()
+        if old is None:
+            raise ValueError(f"alias {self.alias} points to no index")
+        version = target_version or int(old.rsplit("-v", 1)[1]) + 1
+        new = self.index_name(version)
+        if new == old or self.engine.index_exists(new):
+            raise ValueError(f"index {new} already exists; choose another version")
+        self.engine.create_index(new, aliases={})
+        started = datetime.now(UTC) - timedelta(seconds=5)
+        copied = self._copy(old, new, since=None)
+        self.engine.update_aliases(
+            [
+                {"remove": {"index": old, "alias": self.alias}},
+                {"add": {"index": new, "alias": self.alias, "is_write_index": True}},
+            ]
+        )
+        caught_up = self._copy(old, new, since=started)
+        self.engine.refresh(new)
+        if delete_old:
+            self.engine.delete_indices(old)
+        return ReindexReport(old, new, copied, caught_up, self.engine.count(new), deleted_old=delete_old)
+
+    def _copy(self, source: str, target: str, since: datetime | None) -> int:
+        query: dict[str, Any] = {"match_all": {}}
+        if since is not None:
+            query = {"range": {"ingested_at": {"gte": since.isoformat()}}}
+        copied, after = 0, None
+        while True:
+            body: dict[str, Any] = {"query": query, "size": 500, "sort": [{"id": "asc"}], "version": True}
+            if after:
+                body["search_after"] = after
+            hits = self.engine.search(source, body)["hits"]["hits"]
+            if not hits:
+                return copied
+            actions = [
+                {
+                    "_op_type": "index",
+                    "_index": target,
+                    "_id": h["_id"],
+                    "version": h["_version"],
+                    "version_type": "external_gte",
+                    "_source": h["_source"],
+                }
+                for h in hits
+            ]
+            for ok, item in self.engine.bulk(actions):
+                if not ok and item["index"].get("status") != 409:
+                    raise StoreUnavailable(f"copying {item['index']['_id']} failed: {item['index'].get('error')}")
+            copied += len(hits)
+            after = hits[-1]["sort"]
 
     # ------------------------------------------------------------------------- writes
     def upsert(self, mentions: Sequence[ScoredMention]) -> WriteReport:
