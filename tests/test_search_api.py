@@ -211,3 +211,19 @@ def test_csv_cells_cannot_smuggle_spreadsheet_formulas() -> None:
     assert safe_cell("-1 stars") == "'-1 stars"
     assert safe_cell("Great staff") == "Great staff"
     assert safe_cell(4.5) == 4.5
+
+
+def test_stats_break_down_by_location(client) -> None:  # type: ignore[no-untyped-def]
+    body = get(client, "/v1/stats").get_json()
+    assert {b["key"]: b["count"] for b in body["by_location"]} == {"downtown": 3, "uptown": 3}
+    bad = get(client, "/v1/stats", time_zone="Mars/Olympus_Mons")
+    assert bad.status_code == 400 and bad.get_json()["error"]["details"][0]["field"] == "time_zone"
+
+
+def test_reputation_ranks_locations(client) -> None:  # type: ignore[no-untyped-def]
+    body = get(client, "/v1/reputation", by="location").get_json()
+    scores = {s["key"]: s for s in body["scores"]}
+    assert [s["key"] for s in body["scores"]] == ["uptown", "downtown"]
+    assert scores["downtown"]["reviews"] == 3 and scores["downtown"]["raw_average"] == pytest.approx(3.0)
+    assert scores["uptown"]["raw_average"] == pytest.approx(11 / 3, abs=1e-3)
+    assert get(client, "/v1/reputation", by="planet").status_code == 400

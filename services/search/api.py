@@ -12,11 +12,13 @@ from pydantic import BaseModel, ValidationError
 from common.auth import Role
 from common.http import ApiError, current_principal, requires, validation_details
 from services.search.export import CsvExport
+from services.search.reputation import reputation_scores
 from services.search.store.base import (
     ExportRequest,
     InvalidCursor,
     MentionFilter,
     MentionStore,
+    ReputationRequest,
     SearchRequest,
     StatsRequest,
     StoreUnavailable,
@@ -114,6 +116,25 @@ def stats() -> Response:
     for bucket in body["histogram"]:
         bucket["start"] = bucket["start"].isoformat()
     return jsonify(body)
+
+
+@blueprint.get("/v1/reputation")
+@requires(Role.viewer)
+def reputation() -> Response:
+    query = parse_query(ReputationRequest)
+    try:
+        cells = _store().rating_cells(current_principal().tenant, query)
+    except StoreUnavailable as exc:
+        raise _unavailable(exc) from None
+    scores = reputation_scores(cells, half_life_days=query.half_life_days, prior_weight=query.prior_weight)
+    return jsonify(
+        {
+            "by": query.by,
+            "half_life_days": query.half_life_days,
+            "prior_weight": query.prior_weight,
+            "scores": [asdict(score) for score in scores],
+        }
+    )
 
 
 @blueprint.get("/healthz")

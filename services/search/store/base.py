@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -73,7 +74,33 @@ class ExportRequest(MentionFilter):
 
 class StatsRequest(MentionFilter):
     interval: Literal["day", "week", "month"] = "day"
-    time_zone: str = Field("UTC", max_length=64)
+    time_zone: str = Field("UTC", max_length=64, description="IANA time zone for bucket boundaries.")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as America/Chicago") from None
+        return value
+
+
+class ReputationRequest(MentionFilter):
+    by: Literal["location", "provider"] = "location"
+    half_life_days: float = Field(180, gt=0, le=3650, description="Age at which a review counts half.")
+    prior_weight: float = Field(5, ge=0, le=1000, description="How many reviews' worth the prior mean counts.")
+
+
+@dataclass(frozen=True)
+class RatingCell:
+    """Sum and count of effective ratings for one group, source and calendar month."""
+
+    group: str
+    source: str
+    month: datetime
+    rating_sum: float
+    count: int
 
 
 @dataclass(frozen=True)
@@ -109,6 +136,8 @@ class Stats:
     total: int
     by_sentiment: list[Bucket]
     by_source: list[Bucket]
+    by_location: list[Bucket]
+    by_provider: list[Bucket]
     histogram: list[TimeBucket]
     average_rating: float | None
 
@@ -136,6 +165,8 @@ class MentionStore(Protocol):
     def search(self, tenant: str, request: SearchRequest) -> SearchPage: ...
 
     def stats(self, tenant: str, request: StatsRequest) -> Stats: ...
+
+    def rating_cells(self, tenant: str, request: ReputationRequest) -> list[RatingCell]: ...
 
     def refresh(self) -> None:
         """Make recent writes searchable now (tests and imports; the engine does it each second)."""

@@ -22,6 +22,8 @@ from services.search.store.base import (
     Bucket,
     InvalidCursor,
     MentionFilter,
+    RatingCell,
+    ReputationRequest,
     SearchHit,
     SearchPage,
     SearchRequest,
@@ -253,6 +255,8 @@ class EngineMentionStore:
             "aggs": {
                 "by_sentiment": {"terms": {"field": "sentiment.label", "size": 3}},
                 "by_source": {"terms": {"field": "source", "size": 50}},
+                "by_location": {"terms": {"field": "location", "size": 200}},
+                "by_provider": {"terms": {"field": "provider", "size": 200}},
                 "average_rating": {"avg": {"field": "rating"}},
                 "histogram": {
                     "date_histogram": {
@@ -274,6 +278,8 @@ class EngineMentionStore:
             total=result["hits"]["total"]["value"],
             by_sentiment=[Bucket(b["key"], b["doc_count"]) for b in aggs["by_sentiment"]["buckets"]],
             by_source=[Bucket(b["key"], b["doc_count"]) for b in aggs["by_source"]["buckets"]],
+            by_location=[Bucket(b["key"], b["doc_count"]) for b in aggs["by_location"]["buckets"]],
+            by_provider=[Bucket(b["key"], b["doc_count"]) for b in aggs["by_provider"]["buckets"]],
             average_rating=aggs["average_rating"]["value"],
             histogram=[
                 TimeBucket(
@@ -285,6 +291,50 @@ class EngineMentionStore:
                 for b in aggs["histogram"]["buckets"]
             ],
         )
+
+    def rating_cells(self, tenant: str, request: ReputationRequest) -> list[RatingCell]:
+        """Monthly sums of effective ratings per group and source (for the reputation score).
+
+        Engine-side scripts are unavailable on some distributions, so recency weighting happens
+        in Python over monthly cells; at a half-life of months the rounding is negligible.
+        """
+        body = {
+            "query": build_query(tenant, request),
+            "size": 0,
+            "aggs": {
+                "groups": {
+                    "terms": {"field": request.by, "size": 1000},
+                    "aggs": {
+                        "sources": {
+                            "terms": {"field": "source", "size": 100},
+                            "aggs": {
+                                "months": {
+                                    "date_histogram": {"field": "occurred_at", "calendar_interval": "month"},
+                                    "aggs": {
+                                        "sum": {"sum": {"field": "rating_effective"}},
+                                        "n": {"value_count": {"field": "rating_effective"}},
+                                    },
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+        }
+        aggs = self._call_search(body)["aggregations"]
+        return [
+            RatingCell(
+                group=group["key"],
+                source=source["key"],
+                month=datetime.fromisoformat(month["key_as_string"]),
+                rating_sum=month["sum"]["value"],
+                count=month["n"]["value"],
+            )
+            for group in aggs["groups"]["buckets"]
+            for source in group["sources"]["buckets"]
+            for month in source["months"]["buckets"]
+            if month["n"]["value"]
+        ]
 
     def is_healthy(self) -> bool:
         try:
@@ -355,15 +405,16 @@ def build_query(tenant: str, f: MentionFilter) -> dict[str, Any]:
 
 
 def document_from_mention(mention: ScoredMention) -> dict[str, Any]:
+    """The indexed document: the mention plus two derived fields used by analytics."""
     doc = mention.model_dump(mode="json")
     doc["occurred_at"] = (mention.published_at or mention.fetched_at).isoformat()
+    # The source's rating where it has one, else the model's star estimate (posts and comments).
+    doc["rating_effective"] = mention.rating if mention.rating is not None else mention.sentiment.stars
     return doc
 
 
 def _public(source: dict[str, Any]) -> dict[str, Any]:
-    source = dict(source)
-    source.pop("occurred_at", None)
-    return source
+    return {k: v for k, v in source.items() if k not in ("occurred_at", "rating_effective")}
 
 
 def encode_cursor(sort_key: str, values: list[Any]) -> str:

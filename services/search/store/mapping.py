@@ -87,6 +87,7 @@ def mappings() -> dict[str, Any]:
             "ingested_at": {"type": "date"},
             "scored_at": {"type": "date"},
             "occurred_at": {"type": "date"},
+            "rating_effective": {"type": "float"},
             "sentiment": {
                 "properties": {
                     "label": _KEYWORD,
