@@ -175,6 +175,8 @@ class SentimentResult(BaseModel):
     stars: float | None = Field(None, ge=1, le=5)
     aspects: dict[str, float] = Field(default_factory=dict)
     truncated: bool = False
+    topics: list[str] = Field(default_factory=list, description="Radiology topics the text is about.")
+    topic_scores: dict[str, float] = Field(default_factory=dict)
     basis: Literal["text", "rating", "none"] = "text"
     flags: list[str] = Field(default_factory=list)
     model: str

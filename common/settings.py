@@ -83,15 +83,19 @@ class Settings(BaseSettings):
         REPO_ROOT / "models" / "review-sentiment",
         description="Directory of the ONNX model, tokenizer and manifest.",
     )
+    topic_model_dir: Path = Field(
+        REPO_ROOT / "models" / "topic-embedder",
+        description="Directory of the topic model (sentence encoder, prototypes, thresholds).",
+    )
     model_threads: int = Field(0, ge=0, description="ONNX Runtime intra-op threads; 0 means one per available core.")
-    sentiment_group: str = Field("radar-sentiment", description="Consumer group of the scorers.")
+    sentiment_group: str = Field("", description="Consumer group of the scorers; empty means <topic prefix>.sentiment.")
     sentiment_batch_size: int = Field(32, ge=1, description="Most mentions scored in one batch.")
     sentiment_batch_wait_ms: int = Field(
         50, ge=0, description="Longest wait to fill a batch before scoring what is there."
     )
 
     # --- Indexer -----------------------------------------------------------------------------
-    indexer_group: str = Field("radar-indexer", description="Consumer group of the indexers.")
+    indexer_group: str = Field("", description="Consumer group of the indexers; empty means <topic prefix>.indexer.")
     indexer_batch_size: int = Field(500, ge=1, description="Most mentions in one bulk request.")
     indexer_batch_wait_ms: int = Field(200, ge=0, description="Longest wait to fill a bulk.")
 
@@ -105,6 +109,16 @@ class Settings(BaseSettings):
     @cached_property
     def topics(self) -> Topics:
         return Topics(self.topic_prefix)
+
+    @property
+    def sentiment_consumer_group(self) -> str:
+        # Derived from the topic prefix by default: two stacks sharing a broker (staging and a
+        # test run, say) must never share a group, or their rebalances starve each other.
+        return self.sentiment_group or f"{self.topic_prefix}.sentiment"
+
+    @property
+    def indexer_consumer_group(self) -> str:
+        return self.indexer_group or f"{self.topic_prefix}.indexer"
 
     @property
     def kafka_servers(self) -> list[str]:

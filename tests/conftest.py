@@ -114,13 +114,20 @@ def model(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def pipeline(settings: Settings, bus: KafkaBus, store: EngineMentionStore, model) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def tagger(settings: Settings):  # type: ignore[no-untyped-def]
+    from services.sentiment.topics import TopicTagger
+
+    return TopicTagger.load(settings.topic_model_dir, intra_op_threads=2)
+
+
+@pytest.fixture(scope="session")
+def pipeline(settings: Settings, bus: KafkaBus, store: EngineMentionStore, model, tagger) -> Iterator[None]:  # type: ignore[no-untyped-def]
     """The sentiment worker and the indexer, running in this process against real Kafka and ES."""
     from services.sentiment.worker import build_loop as build_sentiment_loop
 
     stop = threading.Event()
     loops: list[BatchLoop] = [
-        build_sentiment_loop(settings, bus, model),
+        build_sentiment_loop(settings, bus, model, tagger),
         build_indexer_loop(settings, bus, store),
     ]
     threads = [threading.Thread(target=loop.run, args=(stop,), name=loop.name, daemon=True) for loop in loops]

@@ -86,6 +86,8 @@ def test_posted_reviews_become_searchable_with_sentiment(ingest_client, search_c
     labels = [found[i]["sentiment"]["label"] for i in ids]
     assert labels[: len(NEGATIVE)] == ["negative"] * len(NEGATIVE)
     assert labels[len(NEGATIVE) :] == ["positive"] * len(POSITIVE)
+    billing = found[ids[1]]["sentiment"]
+    assert "billing_insurance" in billing["topics"], billing["topic_scores"]
     for mention in found.values():
         probabilities = mention["sentiment"]["probabilities"]
         assert abs(sum(probabilities.values()) - 1) < 1e-3

@@ -49,6 +49,7 @@ def scored(index: int, source: str, location: str, rating: float, label: str, da
             label=label,
             probabilities=probabilities,
             stars=rating,
+            topics=["billing_insurance"] if "Billing" in text else [],
             model="fixture",
             model_version="0",  # type: ignore[arg-type]
         ),
@@ -213,9 +214,11 @@ def test_csv_cells_cannot_smuggle_spreadsheet_formulas() -> None:
     assert safe_cell(4.5) == 4.5
 
 
-def test_stats_break_down_by_location(client) -> None:  # type: ignore[no-untyped-def]
+def test_stats_break_down_by_location_and_topic(client) -> None:  # type: ignore[no-untyped-def]
     body = get(client, "/v1/stats").get_json()
     assert {b["key"]: b["count"] for b in body["by_location"]} == {"downtown": 3, "uptown": 3}
+    assert body["by_topic"] == [{"key": "billing_insurance", "count": 1, "negative": 1}]
+    assert texts(get(client, "/v1/mentions", topic="billing_insurance")) == [DOCS[2][5]]
     bad = get(client, "/v1/stats", time_zone="Mars/Olympus_Mons")
     assert bad.status_code == 400 and bad.get_json()["error"]["details"][0]["field"] == "time_zone"
 

@@ -9,10 +9,10 @@ from tests.conftest import VIEWER_KEY, auth
 
 
 @pytest.fixture(scope="module")
-def client(settings, model):  # type: ignore[no-untyped-def]
+def client(settings, model, tagger):  # type: ignore[no-untyped-def]
     from services.sentiment.app import create_app
 
-    return create_app(settings, model=model).test_client()
+    return create_app(settings, model=model, tagger=tagger).test_client()
 
 
 def analyze(client, body: object, key: str = VIEWER_KEY):  # type: ignore[no-untyped-def]

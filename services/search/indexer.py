@@ -58,7 +58,7 @@ def build_loop(settings: Settings, bus: Bus, store: MentionStore) -> BatchLoop:
     TopicProvisioner(bus, settings).ensure()
     return BatchLoop(
         name="indexer",
-        subscription=bus.subscribe([settings.topics.scored], settings.indexer_group),
+        subscription=bus.subscribe([settings.topics.scored], settings.indexer_consumer_group),
         publisher=bus.publisher(),
         processor=IndexingProcessor(store, settings.topics),
         batch_size=settings.indexer_batch_size,

@@ -13,6 +13,7 @@ from common.http import ApiError, read_json_body, requires, validation_details
 from common.settings import Settings
 from services.sentiment.language import identify
 from services.sentiment.model import SentimentModel
+from services.sentiment.topics import TopicTagger
 
 blueprint = Blueprint("sentiment", __name__)
 
@@ -71,8 +72,10 @@ def analyze() -> Response:
         else:
             results.append({"language": language.code})
             readable.append(i)
-    for i, prediction in zip(readable, model.predict([request.texts[i] for i in readable]), strict=True):
-        results[i] = {**asdict(prediction), **results[i]}
+    readable_texts = [request.texts[i] for i in readable]
+    tagger: TopicTagger = current_app.extensions["radar.tagger"]
+    for i, prediction, topics in zip(readable, model.predict(readable_texts), tagger.tag(readable_texts), strict=True):
+        results[i] = {**asdict(prediction), "topics": topics, **results[i]}
     return jsonify({"model": model.name, "model_version": model.version, "results": results})
 
 

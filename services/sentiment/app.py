@@ -14,19 +14,25 @@ from common.logging import configure_logging
 from common.settings import Settings
 from services.sentiment.api import blueprint
 from services.sentiment.model import SentimentModel
+from services.sentiment.topics import TopicTagger
 from services.sentiment.worker import model_threads
 
 
-def create_app(settings: Settings | None = None, model: SentimentModel | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, model: SentimentModel | None = None, tagger: TopicTagger | None = None
+) -> Flask:
     settings = settings or Settings()
     if model is None:
         configure_logging("sentiment-api", settings.log_level)
         model = SentimentModel.load(settings.model_dir, intra_op_threads=model_threads(settings))
+    if tagger is None:
+        tagger = TopicTagger.load(settings.topic_model_dir, intra_op_threads=model_threads(settings))
     app = Flask("radar-sentiment")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["radar.settings"] = settings
     app.extensions["radar.model"] = model
+    app.extensions["radar.tagger"] = tagger
     app.extensions["radar.api_keys"] = ApiKeyRegistry.parse(settings.api_keys)
     install_common_handlers(app, "sentiment")
     app.register_blueprint(blueprint)

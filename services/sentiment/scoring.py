@@ -30,9 +30,16 @@ class Predictor(Protocol):
     def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
 
 
+class Tagger(Protocol):
+    """What the worker needs from the topic model (``services.sentiment.topics.TopicTagger``)."""
+
+    def tag(self, texts: Sequence[str]) -> list[dict[str, float]]: ...
+
+
 class ScoringProcessor:
-    def __init__(self, model: Predictor, topics: Topics) -> None:
+    def __init__(self, model: Predictor, tagger: Tagger, topics: Topics) -> None:
         self._model = model
+        self._tagger = tagger
         self._topics = topics
 
     def process(self, records: Sequence[Record]) -> Mapping[str, Sequence[Message]]:
@@ -58,8 +65,10 @@ class ScoringProcessor:
             else:
                 scored.append(self._message(record, mention, fallback_result(mention, ["unsupported_language"])))
 
-        for (record, mention), prediction in self._predict(to_score, dead):
-            scored.append(self._message(record, mention, self._model_result(prediction)))
+        predicted = self._predict(to_score, dead)
+        tags = self._tagger.tag([mention.text for (_, mention), _ in predicted]) if predicted else []
+        for ((record, mention), prediction), topics in zip(predicted, tags, strict=True):
+            scored.append(self._message(record, mention, self._model_result(prediction, topics)))
         if dead:
             log.warning("dead-lettered %d record(s)", len(dead))
         return {self._topics.scored: scored, self._topics.dead_letter: dead}
@@ -82,13 +91,15 @@ class ScoringProcessor:
                 dead.append(dead_letter(item[0], reason=f"model failed: {type(exc).__name__}", stage="sentiment.model"))
         return results
 
-    def _model_result(self, prediction: Prediction) -> SentimentResult:
+    def _model_result(self, prediction: Prediction, topics: dict[str, float]) -> SentimentResult:
         return SentimentResult(
             label=prediction.sentiment,  # type: ignore[arg-type]
             probabilities=prediction.probabilities,  # type: ignore[arg-type]
             stars=prediction.stars,
             aspects=prediction.aspects,
             truncated=prediction.truncated,
+            topics=sorted(topics, key=lambda t: -topics[t]),
+            topic_scores=topics,
             basis="text",
             model=self._model.name,
             model_version=self._model.version,

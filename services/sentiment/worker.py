@@ -17,7 +17,8 @@ from common.logging import configure_logging
 from common.runner import run_until_signalled
 from common.settings import Settings
 from services.sentiment.model import SentimentModel
-from services.sentiment.scoring import Predictor, ScoringProcessor
+from services.sentiment.scoring import Predictor, ScoringProcessor, Tagger
+from services.sentiment.topics import TopicTagger
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +30,15 @@ def model_threads(settings: Settings) -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-def build_loop(settings: Settings, bus: Bus, model: Predictor, publisher: Publisher | None = None) -> BatchLoop:
+def build_loop(
+    settings: Settings, bus: Bus, model: Predictor, tagger: Tagger, publisher: Publisher | None = None
+) -> BatchLoop:
     TopicProvisioner(bus, settings).ensure()
     return BatchLoop(
         name="sentiment",
-        subscription=bus.subscribe([settings.topics.raw], settings.sentiment_group),
+        subscription=bus.subscribe([settings.topics.raw], settings.sentiment_consumer_group),
         publisher=publisher or bus.publisher(),
-        processor=ScoringProcessor(model, settings.topics),
+        processor=ScoringProcessor(model, tagger, settings.topics),
         batch_size=settings.sentiment_batch_size,
         batch_wait_s=settings.sentiment_batch_wait_ms / 1000,
         produce_timeout_s=settings.produce_timeout_s,
@@ -45,10 +48,12 @@ def build_loop(settings: Settings, bus: Bus, model: Predictor, publisher: Publis
 def main() -> None:
     settings = Settings()
     configure_logging("sentiment-worker", settings.log_level)
-    model = SentimentModel.load(settings.model_dir, intra_op_threads=model_threads(settings))
-    log.info("model loaded", extra={"model": model.name, "version": model.version})
+    threads = model_threads(settings)
+    model = SentimentModel.load(settings.model_dir, intra_op_threads=threads)
+    tagger = TopicTagger.load(settings.topic_model_dir, intra_op_threads=threads)
+    log.info("models loaded", extra={"model": model.name, "version": model.version, "topics": tagger.version})
     bus = KafkaBus(settings.kafka_servers, client_id="radar-sentiment", produce_timeout_s=settings.produce_timeout_s)
-    run_until_signalled(build_loop(settings, bus, model))
+    run_until_signalled(build_loop(settings, bus, model, tagger))
 
 
 if __name__ == "__main__":

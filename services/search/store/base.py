@@ -35,6 +35,7 @@ class MentionFilter(BaseModel):
     location: list[str] = Field(default_factory=list, max_length=200)
     provider: list[str] = Field(default_factory=list, max_length=200)
     kind: list[MentionKind] = Field(default_factory=list)
+    topic: list[str] = Field(default_factory=list, max_length=20)
     language: list[str] = Field(default_factory=list, max_length=50)
     rating_min: float | None = Field(None, ge=1, le=5)
     rating_max: float | None = Field(None, ge=1, le=5)
@@ -124,6 +125,13 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class TopicBucket:
+    key: str
+    count: int
+    negative: int
+
+
+@dataclass(frozen=True)
 class TimeBucket:
     start: datetime
     count: int
@@ -138,6 +146,7 @@ class Stats:
     by_source: list[Bucket]
     by_location: list[Bucket]
     by_provider: list[Bucket]
+    by_topic: list[TopicBucket]
     histogram: list[TimeBucket]
     average_rating: float | None
 

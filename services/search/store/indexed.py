@@ -31,6 +31,7 @@ from services.search.store.base import (
     StatsRequest,
     StoreUnavailable,
     TimeBucket,
+    TopicBucket,
     WriteReport,
 )
 from services.search.store.engines import SearchEngine
@@ -257,6 +258,10 @@ class EngineMentionStore:
                 "by_source": {"terms": {"field": "source", "size": 50}},
                 "by_location": {"terms": {"field": "location", "size": 200}},
                 "by_provider": {"terms": {"field": "provider", "size": 200}},
+                "by_topic": {
+                    "terms": {"field": "sentiment.topics", "size": 50},
+                    "aggs": {"negative": {"filter": {"term": {"sentiment.label": "negative"}}}},
+                },
                 "average_rating": {"avg": {"field": "rating"}},
                 "histogram": {
                     "date_histogram": {
@@ -280,6 +285,9 @@ class EngineMentionStore:
             by_source=[Bucket(b["key"], b["doc_count"]) for b in aggs["by_source"]["buckets"]],
             by_location=[Bucket(b["key"], b["doc_count"]) for b in aggs["by_location"]["buckets"]],
             by_provider=[Bucket(b["key"], b["doc_count"]) for b in aggs["by_provider"]["buckets"]],
+            by_topic=[
+                TopicBucket(b["key"], b["doc_count"], b["negative"]["doc_count"]) for b in aggs["by_topic"]["buckets"]
+            ],
             average_rating=aggs["average_rating"]["value"],
             histogram=[
                 TimeBucket(
@@ -371,6 +379,7 @@ def build_query(tenant: str, f: MentionFilter) -> dict[str, Any]:
         ("location", f.location),
         ("provider", f.provider),
         ("kind", f.kind),
+        ("sentiment.topics", f.topic),
         ("language", f.language),
     ):
         if values:

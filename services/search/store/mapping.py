@@ -102,6 +102,8 @@ def mappings() -> dict[str, Any]:
                     "aspects": {"type": "object", "dynamic": True},
                     "truncated": {"type": "boolean"},
                     "basis": _KEYWORD,
+                    "topics": _KEYWORD,
+                    "topic_scores": {"type": "object", "dynamic": True},
                     "flags": _KEYWORD,
                     "model": _KEYWORD,
                     "model_version": _KEYWORD,

@@ -1,0 +1,174 @@
+"""Runtime topic tagger: zero-shot topics of a review with a sentence encoder.  No torch.
+
+    tagger = TopicTagger.load(Path("models/topic-embedder"), intra_op_threads=2)
+    tagger.tag(["The technologist was gentle.", "Waited 2 hours and they billed me twice."])
+    # -> [{"technologist": 0.71}, {"waiting_time": 0.66, "billing_insurance": 0.58}]
+
+Method (see models/topic-embedder/MODEL_CARD.md and training/topics/README.md):
+
+1. ``prepare_text`` (shared with the sentiment model) sanitises the text: lone surrogates become
+   U+FFFD and texts over 20 000 characters keep their first 5 000 and last 15 000 characters.
+2. :func:`split_sentences` cuts the review into sentences (regex on ``.!?``/newlines, common
+   abbreviations such as "Dr." do not end a sentence); a sentence longer than
+   ``MAX_WORDS_PER_SEGMENT`` words is cut into consecutive word windows, and only the first
+   ``MAX_SEGMENTS`` (40) segments of a review are scored, which bounds the cost of a 100 kB paste.
+   Every segment is tokenised and truncated to 128 word pieces including [CLS]/[SEP].
+3. The int8 ONNX graph (all-MiniLM-L6-v2, mean pooling + L2 normalisation inside the graph)
+   embeds each segment *one at a time*: dynamic int8 quantisation derives activation scales from
+   the whole input tensor, so batching would make a sentence's embedding depend on its
+   batch-mates.  One-at-a-time makes ``tag`` give identical results alone or in any batch.
+4. Score of a topic = max over segments of max over the topic's prototype phrases of the cosine
+   similarity (prototype embeddings are computed once at load by the same graph).  The topic is
+   returned when its score >= its threshold (``topics.json``, tuned on hand labels).
+
+The model directory's files (graph, tokenizer, topics.json) are checked against the sha256
+values of its manifest.json by :func:`services.sentiment.model.verify_directory` before use.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from services.sentiment.model import ModelIntegrityError, default_threads, verify_directory
+from services.sentiment.preprocess import prepare_text
+
+MAX_SEGMENTS = 40
+MAX_WORDS_PER_SEGMENT = 60
+MAX_TOKENS = 128
+
+# Sentence ends: one or more of . ! ? (optionally followed by closing quotes/brackets) then
+# whitespace, or any line break.
+_SPLIT = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\s*[\r\n]+\s*")
+# A fragment ending like this is not a sentence end ("Dr. Smith", "e.g. this").
+_ABBREV = re.compile(
+    r"(?:\b(?:dr|drs|mr|mrs|ms|st|vs|jr|sr|mt|no|approx|appt|dept|etc|e\.g|i\.e|a\.m|p\.m)|\b[a-z])\.$",
+    re.IGNORECASE,
+)
+_HAS_WORD = re.compile(r"\w")
+
+
+def split_sentences(text: str, *, max_segments: int = MAX_SEGMENTS) -> list[str]:
+    """Split a (prepared) review into at most ``max_segments`` non-empty segments, in order."""
+    parts = [p.strip() for p in _SPLIT.split(text) if p and p.strip()]
+    merged: list[str] = []
+    for p in parts:
+        if merged and _ABBREV.search(merged[-1]):
+            merged[-1] = merged[-1] + " " + p
+        else:
+            merged.append(p)
+    out: list[str] = []
+    for s in merged:
+        if not _HAS_WORD.search(s):
+            continue  # punctuation / emoji-only fragments carry no topic
+        words = s.split()
+        for i in range(0, len(words), MAX_WORDS_PER_SEGMENT):
+            out.append(" ".join(words[i : i + MAX_WORDS_PER_SEGMENT]))
+            if len(out) >= max_segments:
+                return out
+    return out
+
+
+class TopicTagger:
+    """Zero-shot multi-label topic tagger.  Thread-safe for concurrent ``tag`` calls."""
+
+    def __init__(self, directory: Path, manifest: dict[str, Any], *, intra_op_threads: int | None = None):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self._dir = Path(directory)
+        self._manifest = manifest
+        try:
+            cfg = json.loads((self._dir / manifest["topics_file"]).read_text(encoding="utf-8"))
+            self._topics: list[str] = [t["id"] for t in cfg["topics"]]
+            self._thresholds = np.array([float(t["threshold"]) for t in cfg["topics"]], dtype=np.float64)
+            prototypes = [list(t["prototypes"]) for t in cfg["topics"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelIntegrityError(f"{manifest.get('topics_file')}: unreadable topics file ({exc})") from exc
+        text = manifest.get("text", {})
+        self._max_tokens = int(text.get("max_tokens", MAX_TOKENS))
+        self._max_segments = int(text.get("max_segments", MAX_SEGMENTS))
+
+        self._tokenizer = Tokenizer.from_file(str(self._dir / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(max_length=self._max_tokens)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = int(intra_op_threads) if intra_op_threads else default_threads()
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(
+            str(self._dir / manifest["onnx"]), sess_options=so, providers=["CPUExecutionProvider"]
+        )
+        self.intra_op_threads = so.intra_op_num_threads
+
+        # Prototype matrix [P, 384] and the topic index of each row.
+        flat = [p for ps in prototypes for p in ps]
+        self._proto_topic = np.array([k for k, ps in enumerate(prototypes) for _ in ps], dtype=np.int64)
+        self._protos = self.embed(flat)
+
+    @classmethod
+    def load(cls, directory: Path, *, intra_op_threads: int | None = None) -> TopicTagger:
+        manifest = verify_directory(Path(directory))
+        return cls(Path(directory), manifest, intra_op_threads=intra_op_threads)
+
+    @property
+    def name(self) -> str:
+        return str(self._manifest["name"])
+
+    @property
+    def version(self) -> str:
+        return str(self._manifest["version"])
+
+    @property
+    def topics(self) -> list[str]:
+        return list(self._topics)
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return {t: float(v) for t, v in zip(self._topics, self._thresholds, strict=True)}
+
+    # ------------------------------------------------------------------------------ inference
+    def embed(self, sentences: Sequence[str]) -> np.ndarray:
+        """Unit-norm embeddings [n, dim] of already-split sentences, computed one at a time."""
+        out = []
+        for s in sentences:
+            ids = np.asarray(self._tokenizer.encode(s).ids, dtype=np.int64)[None, :]
+            out.append(self._session.run(["embedding"], {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0])
+        if not out:
+            return np.zeros((0, self._session.get_outputs()[0].shape[-1] or 384), dtype=np.float32)
+        return np.stack(out).astype(np.float32)
+
+    def segments(self, text: str) -> list[str]:
+        clean, _ = prepare_text(text)
+        return split_sentences(clean, max_segments=self._max_segments)
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        """Topic scores [n, n_topics] (max cosine over segments and prototypes); -1 for no segments."""
+        if isinstance(texts, str):
+            raise TypeError("score() takes a sequence of texts, not a single str")
+        scores = np.full((len(texts), len(self._topics)), -1.0, dtype=np.float32)
+        for i, text in enumerate(texts):
+            segs = self.segments(text)
+            if not segs:
+                continue
+            sims = self.embed(segs) @ self._protos.T  # [segments, prototypes]
+            best = sims.max(axis=0)  # per prototype
+            for k in range(len(self._topics)):
+                scores[i, k] = best[self._proto_topic == k].max()
+        return scores
+
+    def tag(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """Per text: {topic: score} for the topics at or above their threshold ({} if none)."""
+        if isinstance(texts, str):
+            raise TypeError("tag() takes a sequence of texts, not a single str")
+        scores = self.score(texts)
+        return [
+            {t: round(float(row[k]), 4) for k, t in enumerate(self._topics) if row[k] >= self._thresholds[k]}
+            for row in scores
+        ]
