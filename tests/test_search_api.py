@@ -230,3 +230,20 @@ def test_reputation_ranks_locations(client) -> None:  # type: ignore[no-untyped-
     assert scores["downtown"]["reviews"] == 3 and scores["downtown"]["raw_average"] == pytest.approx(3.0)
     assert scores["uptown"]["raw_average"] == pytest.approx(11 / 3, abs=1e-3)
     assert get(client, "/v1/reputation", by="planet").status_code == 400
+
+
+def test_negative_topics_this_period_against_the_last(client) -> None:  # type: ignore[no-untyped-def]
+    # DOCS[2] (billing, negative) is dated 2026-03-03: inside a 5-day period ending 03-05.
+    now = get(client, "/v1/topics/negative", days=5, date_to="2026-03-05T00:00:00Z").get_json()
+    assert now["topics"] == [
+        {"topic": "billing_insurance", "negative": 1, "negative_previous": 0, "mentions": 1, "change": 1}
+    ]
+    later = get(client, "/v1/topics/negative", days=5, date_to="2026-03-10T00:00:00Z").get_json()
+    assert later["topics"][0] == {
+        "topic": "billing_insurance",
+        "negative": 0,
+        "negative_previous": 1,
+        "mentions": 0,
+        "change": -1,
+    }
+    assert get(client, "/v1/topics/negative", days=0).status_code == 400

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, get_origin
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
@@ -22,6 +22,7 @@ from services.search.store.base import (
     SearchRequest,
     StatsRequest,
     StoreUnavailable,
+    TopicTrendRequest,
 )
 
 blueprint = Blueprint("search", __name__)
@@ -116,6 +117,38 @@ def stats() -> Response:
     for bucket in body["histogram"]:
         bucket["start"] = bucket["start"].isoformat()
     return jsonify(body)
+
+
+@blueprint.get("/v1/topics/negative")
+@requires(Role.viewer)
+def negative_topics() -> Response:
+    """Negative mentions per topic in the current period against the period before it."""
+    query = parse_query(TopicTrendRequest)
+    end = query.date_to or datetime.now(UTC)
+    start = end - timedelta(days=query.days)
+    base = query.model_dump(exclude={"days", "date_from", "date_to"})
+    tenant = current_principal().tenant
+    try:
+        now = _store().stats(tenant, StatsRequest(**base, date_from=start, date_to=end))
+        before = _store().stats(tenant, StatsRequest(**base, date_from=start - (end - start), date_to=start))
+    except StoreUnavailable as exc:
+        raise _unavailable(exc) from None
+    previous = {b.key: b.negative for b in before.by_topic}
+    current = {b.key: (b.negative, b.count) for b in now.by_topic}
+    rows: list[dict[str, Any]] = []
+    for topic in current.keys() | {k for k, n in previous.items() if n}:
+        negative, mentions = current.get(topic, (0, 0))
+        rows.append(
+            {
+                "topic": topic,
+                "negative": negative,
+                "negative_previous": previous.get(topic, 0),
+                "mentions": mentions,
+                "change": negative - previous.get(topic, 0),
+            }
+        )
+    rows.sort(key=lambda r: (-r["negative"], -r["change"], r["topic"]))
+    return jsonify({"period": {"from": start.isoformat(), "to": end.isoformat()}, "topics": rows})
 
 
 @blueprint.get("/v1/reputation")

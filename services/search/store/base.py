@@ -87,6 +87,10 @@ class StatsRequest(MentionFilter):
         return value
 
 
+class TopicTrendRequest(MentionFilter):
+    days: int = Field(30, ge=1, le=366, description="Length of the current period, ending now (or at date_to).")
+
+
 class ReputationRequest(MentionFilter):
     by: Literal["location", "provider"] = "location"
     half_life_days: float = Field(180, gt=0, le=3650, description="Age at which a review counts half.")
