@@ -23,16 +23,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.model_throughput import percentile, test_reviews  # noqa: E402
-
-
-def timed(call, repeat: int) -> list[float]:  # type: ignore[no-untyped-def]
-    latencies = []
-    for i in range(repeat):
-        started = time.perf_counter()
-        call(i)
-        latencies.append((time.perf_counter() - started) * 1000)
-    return latencies
+from bench.model_throughput import test_reviews  # noqa: E402
+from bench.timing import percentile, timed  # noqa: E402
 
 
 def main() -> None:

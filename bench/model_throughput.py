@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.timing import percentile  # noqa: E402
 from services.sentiment.model import SentimentModel  # noqa: E402
 
 
@@ -39,11 +40,6 @@ def test_reviews(data: Path, n: int) -> list[str]:
                 if len(texts) == n:
                     break
     return texts
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def time_runtime(texts: list[str], threads: int, batch: int) -> float:

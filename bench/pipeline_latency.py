@@ -31,6 +31,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.timing import percentile  # noqa: E402
 from common.schema import Mention, MentionIn, ScoredMention, SentimentResult  # noqa: E402
 from common.settings import Settings  # noqa: E402
 from services.search.app import build_store  # noqa: E402
@@ -52,11 +53,6 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return round(int(line.split()[1]) / 1024, 1)
     return float("nan")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 class Watcher:
