@@ -247,3 +247,12 @@ def test_negative_topics_this_period_against_the_last(client) -> None:  # type: 
         "change": -1,
     }
     assert get(client, "/v1/topics/negative", days=0).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "q", ['"unbalanced', "(MRI AND", "wait~2 ^3 -", "*", "\\", "a:b OR c:[1 TO", "<script>", "x" * 500, "🙂"]
+)
+def test_query_strings_with_engine_syntax_never_fail(client, q: str) -> None:  # type: ignore[no-untyped-def]
+    response = get(client, "/v1/mentions", q=q)
+    assert response.status_code == 200, response.get_json()
+    assert get(client, "/v1/mentions", q=q + "x" * 501).status_code == 400  # over the length limit
