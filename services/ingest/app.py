@@ -14,6 +14,7 @@ from common.http import install_common_handlers
 from common.logging import configure_logging
 from common.settings import Settings
 from services.ingest.api import blueprint
+from services.ingest.openapi import blueprint as openapi_blueprint
 
 log = logging.getLogger(__name__)
 
@@ -34,4 +35,5 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Flas
     app.extensions["radar.api_keys"] = ApiKeyRegistry.parse(settings.api_keys)
     install_common_handlers(app, "ingest")
     app.register_blueprint(blueprint)
+    app.register_blueprint(openapi_blueprint)
     return app

@@ -11,6 +11,7 @@ from common.http import install_common_handlers
 from common.logging import configure_logging
 from common.settings import Settings
 from services.search.api import blueprint
+from services.search.openapi import blueprint as openapi_blueprint
 from services.search.store.base import MentionStore, StoreUnavailable
 from services.search.store.engines import connect
 from services.search.store.indexed import EngineMentionStore
@@ -43,4 +44,5 @@ def create_app(settings: Settings | None = None, store: MentionStore | None = No
     app.extensions["radar.api_keys"] = ApiKeyRegistry.parse(settings.api_keys)
     install_common_handlers(app, "search")
     app.register_blueprint(blueprint)
+    app.register_blueprint(openapi_blueprint)
     return app

@@ -14,6 +14,7 @@ from common.logging import configure_logging
 from common.settings import Settings
 from services.sentiment.api import blueprint
 from services.sentiment.model import SentimentModel
+from services.sentiment.openapi import blueprint as openapi_blueprint
 from services.sentiment.topics import TopicTagger
 from services.sentiment.worker import model_threads
 
@@ -36,4 +37,5 @@ def create_app(
     app.extensions["radar.api_keys"] = ApiKeyRegistry.parse(settings.api_keys)
     install_common_handlers(app, "sentiment")
     app.register_blueprint(blueprint)
+    app.register_blueprint(openapi_blueprint)
     return app
