@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from common.auth import Role
 from common.bus import Bus, BusUnavailable, Publisher
-from common.http import ApiError, current_principal, read_json_body, requires
+from common.http import ApiError, current_principal, error_response, read_json_body, requires
 from common.settings import Settings
 from services.ingest.intake import deduplicate, parse_mentions, publish_mentions, split_payload
 
@@ -65,14 +65,10 @@ def post_mentions() -> tuple[Response, int]:
         publish_mentions(publisher, settings.topics.raw, unique, timeout_s=settings.produce_timeout_s)
     except BusUnavailable:
         log.warning("publish failed; answering 503", extra={"count": len(unique), "tenant": principal.tenant})
-        response = jsonify(
-            {
-                "error": {
-                    "status": 503,
-                    "code": "bus_unavailable",
-                    "message": "the message bus did not acknowledge the mentions; nothing was accepted, retry later",
-                }
-            }
+        response = error_response(
+            503,
+            "bus_unavailable",
+            "the message bus did not acknowledge the mentions; nothing was accepted, retry later",
         )
         response.headers["Retry-After"] = "5"
         return response, 503

@@ -30,17 +30,17 @@ class MentionFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     q: str | None = Field(None, max_length=500, description="Full-text query (simple query syntax).")
-    sentiment: list[SentimentLabel] = Field(default_factory=list)
-    source: list[str] = Field(default_factory=list, max_length=50)
-    location: list[str] = Field(default_factory=list, max_length=200)
-    provider: list[str] = Field(default_factory=list, max_length=200)
-    kind: list[MentionKind] = Field(default_factory=list)
-    topic: list[str] = Field(default_factory=list, max_length=20)
-    language: list[str] = Field(default_factory=list, max_length=50)
-    rating_min: float | None = Field(None, ge=1, le=5)
-    rating_max: float | None = Field(None, ge=1, le=5)
-    date_from: AwareDatetime | None = None
-    date_to: AwareDatetime | None = None
+    sentiment: list[SentimentLabel] = Field(default_factory=list, description="Sentiment labels to keep.")
+    source: list[str] = Field(default_factory=list, max_length=50, description="Sources, e.g. google, yelp.")
+    location: list[str] = Field(default_factory=list, max_length=200, description="Location ids of the practice.")
+    provider: list[str] = Field(default_factory=list, max_length=200, description="Provider (physician) ids.")
+    kind: list[MentionKind] = Field(default_factory=list, description="review, post, comment or testimonial.")
+    topic: list[str] = Field(default_factory=list, max_length=20, description="Radiology topics, e.g. waiting_time.")
+    language: list[str] = Field(default_factory=list, max_length=50, description="ISO 639-1 language codes.")
+    rating_min: float | None = Field(None, ge=1, le=5, description="Lowest source rating (1-5).")
+    rating_max: float | None = Field(None, ge=1, le=5, description="Highest source rating (1-5).")
+    date_from: AwareDatetime | None = Field(None, description="Published at or after (ISO 8601 with zone).")
+    date_to: AwareDatetime | None = Field(None, description="Published at or before (ISO 8601 with zone).")
 
     @field_validator("q")
     @classmethod
