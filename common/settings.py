@@ -8,7 +8,6 @@ the user-facing copy of the field descriptions below.
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -106,8 +105,10 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: str) -> str:
         return value.upper()
 
-    @cached_property
+    @property
     def topics(self) -> Topics:
+        # A plain property, not a cached one: model_copy(update=...) copies cached values, which
+        # would keep the old prefix's topic names on a copy with a new prefix.
         return Topics(self.topic_prefix)
 
     @property

@@ -45,3 +45,13 @@ def test_json_schema_document_is_complete() -> None:
     doc = json_schema_document()
     assert {"submission", "mention", "scored_mention", "dead_letter"} <= set(doc)
     assert "tenant" in doc["mention"]["properties"]  # type: ignore[index]
+
+
+def test_a_settings_copy_with_a_new_prefix_names_its_own_topics_and_groups() -> None:
+    from common.settings import Settings
+
+    original = Settings(topic_prefix="one")
+    assert original.topics.raw == "one.mentions.raw"
+    copy = original.model_copy(update={"topic_prefix": "two"})
+    assert copy.topics.raw == "two.mentions.raw"
+    assert copy.sentiment_consumer_group == "two.sentiment"
