@@ -88,12 +88,20 @@ def _engine_store(settings: Settings, engine: str) -> EngineMentionStore:
     return store
 
 
+def _drop_all(store: EngineMentionStore) -> None:
+    """Delete the mentions index and the curation indices that the search app creates beside it."""
+    from services.search.testimonials.store import EngineCurationStore
+
+    EngineCurationStore(store.engine, store.alias).drop()
+    store.drop()
+
+
 @pytest.fixture(scope="session")
 def store(settings: Settings) -> Iterator[EngineMentionStore]:
     """The pipeline's store: Elasticsearch, the product's named engine."""
     store = _engine_store(settings, "elasticsearch")
     yield store
-    store.drop()
+    _drop_all(store)
 
 
 @pytest.fixture(scope="session", params=["elasticsearch", "opensearch"])
@@ -103,7 +111,7 @@ def any_store(request: pytest.FixtureRequest, settings: Settings) -> Iterator[En
         settings.model_copy(update={"index_alias": f"{settings.index_alias}-{request.param}"}), request.param
     )
     yield store
-    store.drop()
+    _drop_all(store)
 
 
 @pytest.fixture(scope="session")

@@ -256,3 +256,8 @@ def test_query_strings_with_engine_syntax_never_fail(client, q: str) -> None:  #
     response = get(client, "/v1/mentions", q=q)
     assert response.status_code == 200, response.get_json()
     assert get(client, "/v1/mentions", q=q + "x" * 501).status_code == 400  # over the length limit
+
+
+def test_query_syntax_documented_in_the_readme(client) -> None:  # type: ignore[no-untyped-def]
+    assert len(texts(get(client, "/v1/mentions", q="billing | parking"))) == 2
+    assert texts(get(client, "/v1/mentions", q="billing parking")) == []

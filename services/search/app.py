@@ -11,10 +11,14 @@ from common.http import install_common_handlers
 from common.logging import configure_logging
 from common.settings import Settings
 from services.search.api import blueprint
+from services.search.dashboard import blueprint as dashboard_blueprint
 from services.search.openapi import blueprint as openapi_blueprint
 from services.search.store.base import MentionStore, StoreUnavailable
 from services.search.store.engines import connect
 from services.search.store.indexed import EngineMentionStore
+from services.search.testimonials.api import blueprint as testimonials_blueprint
+from services.search.testimonials.public import blueprint as public_testimonials_blueprint
+from services.search.testimonials.store import CurationStore, EngineCurationStore
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +30,21 @@ def build_store(settings: Settings) -> EngineMentionStore:
     )
 
 
-def create_app(settings: Settings | None = None, store: MentionStore | None = None) -> Flask:
+def build_curation_store(settings: Settings, store: MentionStore | None = None) -> EngineCurationStore:
+    """Testimonial decisions and authorisations, on the mentions' engine (``<alias>-testimonials``...)."""
+    if isinstance(store, EngineMentionStore):
+        return EngineCurationStore(
+            store.engine, store.alias, shards=settings.index_shards, replicas=settings.index_replicas
+        )
+    engine = connect(settings.search_engine, settings.search_hosts)
+    return EngineCurationStore(
+        engine, settings.index_alias, shards=settings.index_shards, replicas=settings.index_replicas
+    )
+
+
+def create_app(
+    settings: Settings | None = None, store: MentionStore | None = None, curation: CurationStore | None = None
+) -> Flask:
     settings = settings or Settings()
     if store is None:
         configure_logging("search", settings.log_level)
@@ -35,14 +53,23 @@ def create_app(settings: Settings | None = None, store: MentionStore | None = No
         store.ensure_schema()
     except StoreUnavailable:
         log.warning("search engine unreachable at start-up; the indexer creates the schema when it is back")
+    curation = curation or build_curation_store(settings, store)
+    try:
+        curation.ensure_schema()
+    except StoreUnavailable:
+        log.warning("search engine unreachable at start-up; the curation indices are created on first use")
 
     app = Flask("radar-search")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["radar.settings"] = settings
     app.extensions["radar.store"] = store
+    app.extensions["radar.curation"] = curation
     app.extensions["radar.api_keys"] = ApiKeyRegistry.parse(settings.api_keys)
     install_common_handlers(app, "search")
     app.register_blueprint(blueprint)
     app.register_blueprint(openapi_blueprint)
+    app.register_blueprint(testimonials_blueprint)
+    app.register_blueprint(public_testimonials_blueprint)
+    app.register_blueprint(dashboard_blueprint)
     return app

@@ -34,6 +34,7 @@ from services.search.store.base import (
     StatsRequest,
     TopicTrendRequest,
 )
+from services.search.testimonials.openapi import TESTIMONIAL_TAGS, testimonial_models, testimonial_paths
 
 
 class SearchItem(ScoredMention):
@@ -115,6 +116,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
             (Stats, "serialization"),
             (TopicTrend, "serialization"),
             (Reputation, "serialization"),
+            *testimonial_models(),
         ]
     )
     viewer = Role.viewer
@@ -241,6 +243,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
         "/v1/topics/negative": {"get": topics},
         "/v1/reputation": {"get": reputation},
     }
+    paths.update(testimonial_paths(components))
     ready = ready_schema({"search_engine": {"enum": ["ok", "unreachable"]}})
     paths.update(health_paths(components, ready, "the search engine answers.", True))
     return openapi_document(
@@ -251,6 +254,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
         tags=[
             {"name": "search", "description": "Finding and exporting mentions."},
             {"name": "statistics", "description": "Counts, trends and reputation."},
+            *TESTIMONIAL_TAGS,
             *COMMON_TAGS,
         ],
     )

@@ -28,6 +28,13 @@ _BULK_OPTIONS: dict[str, Any] = {
 }
 
 
+class WriteConflict(Exception):
+    """A conditional write lost: the document changed (or exists) since it was read."""
+
+
+Refresh = Literal["wait_for", "true", "false"]
+
+
 class SearchEngine(Protocol):
     name: EngineName
 
@@ -63,6 +70,25 @@ class SearchEngine(Protocol):
     def update_aliases(self, actions: list[dict[str, Any]]) -> None: ...
 
     def count(self, index: str) -> int: ...
+
+    def create_index_with(self, name: str, body: dict[str, Any]) -> bool:
+        """Create an index from ``{settings, mappings, aliases}``; False if it already existed."""
+
+    def get_document(self, index: str, doc_id: str) -> dict[str, Any] | None:
+        """``{_source, _seq_no, _primary_term}`` of one document (real time), or None."""
+
+    def index_document(
+        self,
+        index: str,
+        doc_id: str,
+        document: dict[str, Any],
+        *,
+        refresh: Refresh = "wait_for",
+        if_seq_no: int | None = None,
+        if_primary_term: int | None = None,
+        create: bool = False,
+    ) -> None:
+        """Write one document; ``WriteConflict`` if the condition (or ``create``) fails."""
 
 
 def _is_outage(status: object) -> bool:
@@ -145,6 +171,49 @@ class ElasticsearchEngine:
     def count(self, index: str) -> int:
         return int(self._call(self._es.count, index=index)["count"])
 
+    def create_index_with(self, name: str, body: dict[str, Any]) -> bool:
+        from elasticsearch import BadRequestError
+
+        try:
+            self._call(self._es.indices.create, index=name, **body)
+        except BadRequestError as exc:
+            if exc.error == "resource_already_exists_exception":
+                return False
+            raise
+        return True
+
+    def get_document(self, index: str, doc_id: str) -> dict[str, Any] | None:
+        response = self._call(self._es.options(ignore_status=404).get, index=index, id=doc_id)
+        body = dict(response.body)
+        return body if response.meta.status == 200 and body.get("found") else None
+
+    def index_document(
+        self,
+        index: str,
+        doc_id: str,
+        document: dict[str, Any],
+        *,
+        refresh: Refresh = "wait_for",
+        if_seq_no: int | None = None,
+        if_primary_term: int | None = None,
+        create: bool = False,
+    ) -> None:
+        from elasticsearch import ConflictError
+
+        try:
+            self._call(
+                self._es.index,
+                index=index,
+                id=doc_id,
+                document=document,
+                refresh=refresh,
+                if_seq_no=if_seq_no,
+                if_primary_term=if_primary_term,
+                op_type="create" if create else None,
+            )
+        except ConflictError as exc:
+            raise WriteConflict(doc_id) from exc
+
 
 class OpenSearchEngine:
     name: EngineName = "opensearch"
@@ -226,6 +295,49 @@ class OpenSearchEngine:
 
     def count(self, index: str) -> int:
         return int(self._call(self._os.count, index=index)["count"])
+
+    def create_index_with(self, name: str, body: dict[str, Any]) -> bool:
+        from opensearchpy.exceptions import RequestError
+
+        try:
+            self._call(self._os.indices.create, index=name, body=body)
+        except RequestError as exc:
+            if exc.error == "resource_already_exists_exception":
+                return False
+            raise
+        return True
+
+    def get_document(self, index: str, doc_id: str) -> dict[str, Any] | None:
+        from opensearchpy.exceptions import NotFoundError
+
+        try:
+            body = dict(self._call(self._os.get, index=index, id=doc_id))
+        except NotFoundError:
+            return None
+        return body if body.get("found") else None
+
+    def index_document(
+        self,
+        index: str,
+        doc_id: str,
+        document: dict[str, Any],
+        *,
+        refresh: Refresh = "wait_for",
+        if_seq_no: int | None = None,
+        if_primary_term: int | None = None,
+        create: bool = False,
+    ) -> None:
+        from opensearchpy.exceptions import ConflictError
+
+        params: dict[str, Any] = {"refresh": refresh}
+        if if_seq_no is not None and if_primary_term is not None:
+            params.update(if_seq_no=if_seq_no, if_primary_term=if_primary_term)
+        if create:
+            params["op_type"] = "create"
+        try:
+            self._call(self._os.index, index=index, id=doc_id, body=document, params=params)
+        except ConflictError as exc:
+            raise WriteConflict(doc_id) from exc
 
 
 def _module_names(nodes: Iterable[dict[str, Any]]) -> set[str]:

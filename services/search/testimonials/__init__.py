@@ -1,0 +1,1 @@
+"""Testimonial curation and publishing: candidates, decisions, HIPAA authorisations, the public feed."""
