@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -53,6 +54,11 @@ def test_kafka_down_means_503_and_acknowledged_mentions_survive(
         subscription.close()
     assert acknowledged <= found
 
-    # And the service recovers by itself once the broker is back.
-    recovered = ingest_client.post("/v1/mentions", json=[mention(run, 99)], headers=auth())
+    # And the service recovers by itself once the broker is back; like any client, this one
+    # retries a 503 (the broker may still be loading its coordinators for a few seconds).
+    for _ in range(30):
+        recovered = ingest_client.post("/v1/mentions", json=[mention(run, 99)], headers=auth())
+        if recovered.status_code != 503:
+            break
+        time.sleep(1)
     assert recovered.status_code == 202
