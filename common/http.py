@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from common.auth import ApiKeyRegistry, Principal, Role
+from common.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,24 @@ def install_common_handlers(app: Flask, service: str) -> None:
             },
         )
         return error_response(500, "internal_error", "internal error; quote the request id when reporting it")
+
+
+def create_service_app(service: str, settings: Settings) -> Flask:
+    """A Flask app with what every Radar service shares: limits, JSON errors, API keys.
+
+    Warns at start-up when no API key is configured, because such a service refuses every
+    request with 401 and the operator should learn why from the log, not from the users.
+    """
+    app = Flask(f"radar-{service}")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["radar.settings"] = settings
+    registry = ApiKeyRegistry.parse(settings.api_keys)
+    if not len(registry):
+        log.warning("no API keys configured (RADAR_API_KEYS): every authenticated request will get 401")
+    app.extensions["radar.api_keys"] = registry
+    install_common_handlers(app, service)
+    return app
 
 
 def read_json_body() -> Any:

@@ -6,11 +6,10 @@ import logging
 
 from flask import Flask
 
-from common.auth import ApiKeyRegistry
 from common.bus import Bus
 from common.bus.kafka import KafkaBus
 from common.bus.provisioning import TopicProvisioner
-from common.http import install_common_handlers
+from common.http import create_service_app
 from common.logging import configure_logging
 from common.settings import Settings
 from services.ingest.api import blueprint
@@ -24,16 +23,11 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Flas
     if bus is None:
         configure_logging("ingest", settings.log_level)
         bus = KafkaBus(settings.kafka_servers, client_id="radar-ingest", produce_timeout_s=settings.produce_timeout_s)
-    app = Flask("radar-ingest")
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["radar.settings"] = settings
+    app = create_service_app("ingest", settings)
     app.extensions["radar.bus"] = bus
     app.extensions["radar.publisher"] = bus.publisher()
     app.extensions["radar.topics"] = TopicProvisioner(bus, settings)
     app.extensions["radar.topics"].ensure()
-    app.extensions["radar.api_keys"] = ApiKeyRegistry.parse(settings.api_keys)
-    install_common_handlers(app, "ingest")
     app.register_blueprint(blueprint)
     app.register_blueprint(openapi_blueprint)
     return app

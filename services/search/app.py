@@ -6,8 +6,7 @@ import logging
 
 from flask import Flask
 
-from common.auth import ApiKeyRegistry
-from common.http import install_common_handlers
+from common.http import create_service_app
 from common.logging import configure_logging
 from common.settings import Settings
 from services.search.api import blueprint
@@ -59,14 +58,9 @@ def create_app(
     except StoreUnavailable:
         log.warning("search engine unreachable at start-up; the curation indices are created on first use")
 
-    app = Flask("radar-search")
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["radar.settings"] = settings
+    app = create_service_app("search", settings)
     app.extensions["radar.store"] = store
     app.extensions["radar.curation"] = curation
-    app.extensions["radar.api_keys"] = ApiKeyRegistry.parse(settings.api_keys)
-    install_common_handlers(app, "search")
     app.register_blueprint(blueprint)
     app.register_blueprint(openapi_blueprint)
     app.register_blueprint(testimonials_blueprint)

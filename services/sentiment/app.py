@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from common.auth import ApiKeyRegistry
-from common.http import install_common_handlers
+from common.http import create_service_app
 from common.logging import configure_logging
 from common.settings import Settings
 from services.sentiment.api import blueprint
@@ -28,14 +27,9 @@ def create_app(
         model = SentimentModel.load(settings.model_dir, intra_op_threads=model_threads(settings))
     if tagger is None:
         tagger = TopicTagger.load(settings.topic_model_dir, intra_op_threads=model_threads(settings))
-    app = Flask("radar-sentiment")
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["radar.settings"] = settings
+    app = create_service_app("sentiment", settings)
     app.extensions["radar.model"] = model
     app.extensions["radar.tagger"] = tagger
-    app.extensions["radar.api_keys"] = ApiKeyRegistry.parse(settings.api_keys)
-    install_common_handlers(app, "sentiment")
     app.register_blueprint(blueprint)
     app.register_blueprint(openapi_blueprint)
     return app
