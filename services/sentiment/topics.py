@@ -1,8 +1,8 @@
-"""Runtime topic tagger: zero-shot topics of a review with a sentence encoder.  No torch.
+"""Runtime topic tagger: topics of a review from a sentence encoder + linear heads.  No torch.
 
     tagger = TopicTagger.load(Path("models/topic-embedder"), intra_op_threads=2)
     tagger.tag(["The technologist was gentle.", "Waited 2 hours and they billed me twice."])
-    # -> [{"technologist": 0.71}, {"waiting_time": 0.66, "billing_insurance": 0.58}]
+    # -> [{"technologist": 0.93, ...}, {"waiting_time": 0.98, "billing_insurance": 0.97}]  (probabilities)
 
 Method (see models/topic-embedder/MODEL_CARD.md and training/topics/README.md):
 
@@ -17,12 +17,18 @@ Method (see models/topic-embedder/MODEL_CARD.md and training/topics/README.md):
    embeds each segment *one at a time*: dynamic int8 quantisation derives activation scales from
    the whole input tensor, so batching would make a sentence's embedding depend on its
    batch-mates.  One-at-a-time makes ``tag`` give identical results alone or in any batch.
-4. Score of a topic = max over segments of max over the topic's prototype phrases of the cosine
-   similarity (prototype embeddings are computed once at load by the same graph).  The topic is
-   returned when its score >= its threshold (``topics.json``, tuned on hand labels).
+4. Zero-shot similarity of a topic = max over segments of max over the topic's prototype phrases
+   of the cosine similarity (prototype embeddings are computed once at load by the same graph).
+5. Heads mode (manifest ``heads_file``, the shipped model): review features = [max over segments,
+   mean over segments] of the segment embeddings + the 9 zero-shot similarities (777 values,
+   :data:`FEATURE_SPEC`); per topic a logistic head (``heads.npz``, trained by weak supervision
+   from keyword labelling functions, training/topics/train_heads.py) gives a probability; the
+   topic is returned when probability >= its threshold (``heads.npz``, tuned on hand labels).
+   Without ``heads_file`` (zero-shot mode) the similarity is compared with the thresholds of
+   ``topics.json`` instead.
 
-The model directory's files (graph, tokenizer, topics.json) are checked against the sha256
-values of its manifest.json by :func:`services.sentiment.model.verify_directory` before use.
+The model directory's files (graph, tokenizer, topics.json, heads.npz) are checked against the
+sha256 values of its manifest.json by :func:`services.sentiment.model.verify_directory` before use.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ from services.sentiment.preprocess import prepare_text
 MAX_SEGMENTS = 40
 MAX_WORDS_PER_SEGMENT = 60
 MAX_TOKENS = 128
+# Feature layout the heads were trained on (checked against heads.npz at load).
+FEATURE_SPEC = "max_segments_384+mean_segments_384+zero_shot_scores_9"
 
 # Sentence ends: one or more of . ! ? (optionally followed by closing quotes/brackets) then
 # whitespace, or any line break.
@@ -75,7 +83,7 @@ def split_sentences(text: str, *, max_segments: int = MAX_SEGMENTS) -> list[str]
 
 
 class TopicTagger:
-    """Zero-shot multi-label topic tagger.  Thread-safe for concurrent ``tag`` calls."""
+    """Multi-label topic tagger (linear heads or zero-shot).  Thread-safe for concurrent ``tag`` calls."""
 
     def __init__(self, directory: Path, manifest: dict[str, Any], *, intra_op_threads: int | None = None):
         import onnxruntime as ort
@@ -111,6 +119,32 @@ class TopicTagger:
         flat = [p for ps in prototypes for p in ps]
         self._proto_topic = np.array([k for k, ps in enumerate(prototypes) for _ in ps], dtype=np.int64)
         self._protos = self.embed(flat)
+        self._sim_thresholds = self._thresholds.copy()
+
+        # Linear heads (weak supervision, train_heads.py): probability = sigmoid(features @ W.T + b).
+        self._weight: np.ndarray | None = None
+        self._bias: np.ndarray | None = None
+        heads_file = manifest.get("heads_file")
+        if heads_file:
+            try:
+                with np.load(self._dir / heads_file, allow_pickle=False) as z:
+                    weight = np.asarray(z["weight"], dtype=np.float64)
+                    bias = np.asarray(z["bias"], dtype=np.float64)
+                    thresholds = np.asarray(z["threshold"], dtype=np.float64)
+                    head_topics = [str(t) for t in z["topics"]]
+                    spec = str(z["features"])
+            except (OSError, ValueError, KeyError) as exc:
+                raise ModelIntegrityError(f"{heads_file}: unreadable heads file ({exc})") from exc
+            n_feat = 2 * int(self._protos.shape[1]) + len(self._topics)
+            if (
+                head_topics != self._topics
+                or spec != FEATURE_SPEC
+                or weight.shape != (len(self._topics), n_feat)
+                or bias.shape != (len(self._topics),)
+                or thresholds.shape != (len(self._topics),)
+            ):
+                raise ModelIntegrityError(f"{heads_file}: heads do not match topics.json / the feature spec")
+            self._weight, self._bias, self._thresholds = weight, bias, thresholds
 
     @classmethod
     def load(cls, directory: Path, *, intra_op_threads: int | None = None) -> TopicTagger:
@@ -128,6 +162,11 @@ class TopicTagger:
     @property
     def topics(self) -> list[str]:
         return list(self._topics)
+
+    @property
+    def mode(self) -> str:
+        """``"heads"`` (linear heads, probabilities) or ``"zero-shot"`` (prototype cosine)."""
+        return "heads" if self._weight is not None else "zero-shot"
 
     @property
     def thresholds(self) -> dict[str, float]:
@@ -148,23 +187,73 @@ class TopicTagger:
         clean, _ = prepare_text(text)
         return split_sentences(clean, max_segments=self._max_segments)
 
-    def score(self, texts: Sequence[str]) -> np.ndarray:
-        """Topic scores [n, n_topics] (max cosine over segments and prototypes); -1 for no segments."""
+    def _embed_review(self, text: str) -> np.ndarray:
+        return self.embed(self.segments(text))
+
+    def _similarities(self, emb: np.ndarray) -> np.ndarray:
+        """Zero-shot topic scores [n_topics] of one review's segment embeddings (-1 if none)."""
+        out = np.full(len(self._topics), -1.0, dtype=np.float32)
+        if len(emb) == 0:
+            return out
+        best = (emb @ self._protos.T).max(axis=0)  # per prototype
+        for k in range(len(self._topics)):
+            out[k] = best[self._proto_topic == k].max()
+        return out
+
+    def features(self, texts: Sequence[str]) -> np.ndarray:
+        """Review features [n, 2*dim + n_topics]: [max over segments, mean over segments, zero-shot scores].
+
+        A text without segments gets all-zero pooled embeddings and zero-shot scores of -1.
+        """
         if isinstance(texts, str):
-            raise TypeError("score() takes a sequence of texts, not a single str")
+            raise TypeError("features() takes a sequence of texts, not a single str")
+        dim = int(self._protos.shape[1])
+        out = np.zeros((len(texts), 2 * dim + len(self._topics)), dtype=np.float32)
+        for i, text in enumerate(texts):
+            emb = self._embed_review(text)
+            if len(emb):
+                out[i, :dim] = emb.max(axis=0)
+                out[i, dim : 2 * dim] = emb.mean(axis=0)
+            out[i, 2 * dim :] = self._similarities(emb)
+        return out
+
+    def similarity(self, texts: Sequence[str]) -> np.ndarray:
+        """Zero-shot scores [n, n_topics]: max cosine over segments and prototypes; -1 for no segments."""
+        if isinstance(texts, str):
+            raise TypeError("similarity() takes a sequence of texts, not a single str")
         scores = np.full((len(texts), len(self._topics)), -1.0, dtype=np.float32)
         for i, text in enumerate(texts):
-            segs = self.segments(text)
-            if not segs:
-                continue
-            sims = self.embed(segs) @ self._protos.T  # [segments, prototypes]
-            best = sims.max(axis=0)  # per prototype
-            for k in range(len(self._topics)):
-                scores[i, k] = best[self._proto_topic == k].max()
+            scores[i] = self._similarities(self._embed_review(text))
         return scores
 
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """Head probabilities [n, n_topics] in [0, 1] of :meth:`features` rows (heads mode only)."""
+        if self._weight is None or self._bias is None:
+            raise RuntimeError("this model has no linear heads (zero-shot mode)")
+        z = np.asarray(features, dtype=np.float64) @ self._weight.T + self._bias
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        """Topic scores [n, n_topics] compared with the thresholds by :meth:`tag`.
+
+        Heads mode: the heads' probabilities in [0, 1] (0 for a text without segments).
+        Zero-shot mode: :meth:`similarity` (max cosine; -1 for a text without segments).
+        """
+        if isinstance(texts, str):
+            raise TypeError("score() takes a sequence of texts, not a single str")
+        if self._weight is None:
+            return self.similarity(texts)
+        feats = self.features(texts)
+        probs = self.probabilities(feats)
+        dim = int(self._protos.shape[1])
+        probs[np.all(feats[:, 2 * dim :] == -1.0, axis=1)] = 0.0  # no segments: no topic
+        return probs.astype(np.float32)
+
     def tag(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        """Per text: {topic: score} for the topics at or above their threshold ({} if none)."""
+        """Per text: {topic: score} for the topics at or above their threshold ({} if none).
+
+        The score is the head's probability in [0, 1] (heads mode) or the cosine (zero-shot mode).
+        """
         if isinstance(texts, str):
             raise TypeError("tag() takes a sequence of texts, not a single str")
         scores = self.score(texts)

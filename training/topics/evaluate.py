@@ -19,7 +19,7 @@ Outputs: models/topic-embedder/topics.json (prototypes + tuned thresholds),
 * --fp32 PATH additionally scores the eval half with the fp32 graph (same thresholds).
 * --bench N measures tag() throughput on N unlabelled validation/test reviews (2 threads) and
   checks that tag() on the whole list equals tag() one review at a time.
-* --manifest-only rewrites manifest.json from the files on disk (after editing MODEL_CARD.md).
+* --manifest-only rewrites the checksums in manifest.json from the files on disk (keeps the heads).
 """
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ LABELS = REPO / "training" / "topic_labels.jsonl"
 PROTOTYPES = REPO / "training" / "topics" / "prototypes.json"
 METRICS = REPO / "training" / "topics" / "metrics.json"
 QUANT = REPO / "training" / "topics" / "quantization.json"
-SHIPPED = ("model.int8.onnx", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "topics.json", "MODEL_CARD.md")
+# Everything the runtime reads; MODEL_CARD.md is deliberately not checksummed (as in
+# models/review-sentiment), so editing the card does not break loading.  heads.npz: train_heads.py.
+SHIPPED = ("model.int8.onnx", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "topics.json", "heads.npz")
 GRID = np.round(np.arange(0.10, 0.90, 0.005), 3)
 
 
@@ -116,6 +118,11 @@ def write_manifest(extra: dict) -> dict:
     mpath = MODEL_DIR / "manifest.json"
     old = json.loads(mpath.read_text()) if mpath.is_file() else {}
     manifest = {**old, **extra, "files": files} if extra else {**old, "files": files}
+    if extra and "heads_file" in manifest:
+        # a full zero-shot run resets the model to zero-shot; train_heads.py adds the heads back
+        del manifest["heads_file"]
+        manifest.pop("heads", None)
+        files.pop("heads.npz", None)
     mpath.write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
@@ -350,6 +357,8 @@ def main() -> int:
             "reviews_with_a_topic": sum(bool(b) for b in batch) / len(batch),
         }
         print("\nthroughput:", json.dumps(metrics["throughput"]))
+    if METRICS.is_file() and "weak_supervision" in (old_metrics := json.loads(METRICS.read_text())):
+        metrics["weak_supervision"] = old_metrics["weak_supervision"]  # train_heads.py's section
     METRICS.write_text(json.dumps(metrics, indent=2) + "\n")
     print(f"\nwrote {METRICS}, {MODEL_DIR / 'topics.json'}, {MODEL_DIR / 'manifest.json'}")
     return 0
