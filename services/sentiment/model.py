@@ -87,6 +87,23 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def cpu_session(path: Path, intra_op_threads: int | None) -> Any:
+    """An ONNX Runtime CPU session with threads set deliberately.
+
+    Intra-op threads parallelise one inference across the cores this process may use; inter-op
+    parallelism stays at 1 because these graphs are a single chain, and a second pool would only
+    contend with the first on a small machine.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = int(intra_op_threads) if intra_op_threads else default_threads()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
 def default_threads() -> int:
     try:
         cores = len(os.sched_getaffinity(0))
@@ -99,7 +116,6 @@ class SentimentModel:
     """Batch predictor.  Thread-safe for concurrent ``predict`` calls (ORT sessions are)."""
 
     def __init__(self, directory: Path, manifest: dict[str, Any], *, intra_op_threads: int | None = None):
-        import onnxruntime as ort
 
         # transformers warns at import that PyTorch is missing; here that is by design.
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -123,15 +139,8 @@ class SentimentModel:
         self._max_batch_tokens = max(self._max_length, int(inf.get("max_batch_tokens", 16384)))
 
         self._tokenizer = AutoTokenizer.from_pretrained(str(self._dir), local_files_only=True)
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = int(intra_op_threads) if intra_op_threads else default_threads()
-        so.inter_op_num_threads = 1
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(
-            str(self._dir / manifest["onnx"]), sess_options=so, providers=["CPUExecutionProvider"]
-        )
-        self.intra_op_threads = so.intra_op_num_threads
+        self._session = cpu_session(self._dir / manifest["onnx"], intra_op_threads)
+        self.intra_op_threads = self._session.get_session_options().intra_op_num_threads
 
     @classmethod
     def load(cls, directory: Path, *, intra_op_threads: int | None = None) -> SentimentModel:

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from services.sentiment.model import ModelIntegrityError, default_threads, verify_directory
+from services.sentiment.model import ModelIntegrityError, cpu_session, verify_directory
 from services.sentiment.preprocess import prepare_text
 
 MAX_SEGMENTS = 40
@@ -86,7 +86,6 @@ class TopicTagger:
     """Multi-label topic tagger (linear heads or zero-shot).  Thread-safe for concurrent ``tag`` calls."""
 
     def __init__(self, directory: Path, manifest: dict[str, Any], *, intra_op_threads: int | None = None):
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         self._dir = Path(directory)
@@ -105,15 +104,8 @@ class TopicTagger:
         self._tokenizer = Tokenizer.from_file(str(self._dir / "tokenizer.json"))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length=self._max_tokens)
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = int(intra_op_threads) if intra_op_threads else default_threads()
-        so.inter_op_num_threads = 1
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(
-            str(self._dir / manifest["onnx"]), sess_options=so, providers=["CPUExecutionProvider"]
-        )
-        self.intra_op_threads = so.intra_op_num_threads
+        self._session = cpu_session(self._dir / manifest["onnx"], intra_op_threads)
+        self.intra_op_threads = self._session.get_session_options().intra_op_num_threads
 
         # Prototype matrix [P, 384] and the topic index of each row.
         flat = [p for ps in prototypes for p in ps]
