@@ -128,3 +128,9 @@ def test_script_keeps_data_out_of_logs_storage_and_html(search_client) -> None: 
         assert forbidden not in code, forbidden
     assert "sessionStorage" in script
     assert 'rel: "noopener noreferrer"' in script
+
+
+def test_content_types_name_their_charset_once(search_client) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/", "/dashboard/app.js", "/dashboard/app.css"):
+        content_type = search_client.get(path).headers["Content-Type"]
+        assert content_type.count("charset=utf-8") == 1, content_type

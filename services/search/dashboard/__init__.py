@@ -31,8 +31,8 @@ SECURITY_HEADERS = {
 
 # Only these files are served; anything else under /dashboard/ is a 404.
 ASSETS = {
-    "app.js": "text/javascript; charset=utf-8",
-    "app.css": "text/css; charset=utf-8",
+    "app.js": "text/javascript",
+    "app.css": "text/css",
 }
 
 blueprint = Blueprint("dashboard", __name__)
@@ -48,7 +48,7 @@ def _security_headers(response: Response) -> Response:
 @blueprint.get("/dashboard")
 @blueprint.get("/dashboard/")
 def page() -> Response:
-    return send_from_directory(STATIC_DIR, "index.html", mimetype="text/html; charset=utf-8")
+    return send_from_directory(STATIC_DIR, "index.html", mimetype="text/html")
 
 
 @blueprint.get("/dashboard/<name>")
