@@ -180,6 +180,26 @@ def base_manifest(quant: dict) -> dict:
     }
 
 
+def measure_throughput(tagger: TopicTagger, sample: list[str], threads: int) -> dict[str, object]:
+    """Reviews/s of tag() on ``sample``, and whether a batch equals one-by-one on the first 100."""
+    tagger.tag(sample[:5])  # warm-up
+    t0 = time.perf_counter()
+    batch = tagger.tag(sample)
+    secs = time.perf_counter() - t0
+    single = [tagger.tag([s])[0] for s in sample[:100]]
+    nseg = sum(len(tagger.segments(s)) for s in sample)
+    return {
+        "reviews": len(sample),
+        "threads": threads,
+        "seconds": secs,
+        "reviews_per_s": len(sample) / secs,
+        "segments": nseg,
+        "segments_per_s": nseg / secs,
+        "batch_equals_single_first_100": batch[:100] == single,
+        "reviews_with_a_topic": sum(bool(b) for b in batch) / len(batch),
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True)
@@ -340,22 +360,7 @@ def main() -> int:
     if args.bench:
         rng = random.Random(0)
         sample = rng.sample(pool, args.bench)
-        loaded.tag(sample[:5])  # warm-up
-        t0 = time.perf_counter()
-        batch = loaded.tag(sample)
-        secs = time.perf_counter() - t0
-        single = [loaded.tag([s])[0] for s in sample[:100]]
-        nseg = sum(len(loaded.segments(s)) for s in sample)
-        metrics["throughput"] = {
-            "reviews": len(sample),
-            "threads": args.threads,
-            "seconds": secs,
-            "reviews_per_s": len(sample) / secs,
-            "segments": nseg,
-            "segments_per_s": nseg / secs,
-            "batch_equals_single_first_100": batch[:100] == single,
-            "reviews_with_a_topic": sum(bool(b) for b in batch) / len(batch),
-        }
+        metrics["throughput"] = measure_throughput(loaded, sample, args.threads)
         print("\nthroughput:", json.dumps(metrics["throughput"]))
     if METRICS.is_file() and "weak_supervision" in (old_metrics := json.loads(METRICS.read_text())):
         metrics["weak_supervision"] = old_metrics["weak_supervision"]  # train_heads.py's section

@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from evaluate import half, prf, table  # noqa: E402
+from evaluate import half, measure_throughput, prf, table  # noqa: E402
 from keywords import keyword_topics  # noqa: E402
 
 from services.sentiment.model import sha256_file, verify_directory  # noqa: E402
@@ -245,22 +245,7 @@ def main() -> int:
     }
     if args.bench:
         sample = random.Random(0).sample(pool, args.bench)
-        tagger.tag(sample[:5])
-        t0 = time.perf_counter()
-        batch = tagger.tag(sample)
-        secs = time.perf_counter() - t0
-        single = [tagger.tag([s])[0] for s in sample[:100]]
-        nseg = sum(len(tagger.segments(s)) for s in sample)
-        section["throughput"] = {
-            "reviews": len(sample),
-            "threads": args.threads,
-            "seconds": secs,
-            "reviews_per_s": len(sample) / secs,
-            "segments": nseg,
-            "segments_per_s": nseg / secs,
-            "batch_equals_single_first_100": batch[:100] == single,
-            "reviews_with_a_topic": sum(bool(b) for b in batch) / len(batch),
-        }
+        section["throughput"] = measure_throughput(tagger, sample, args.threads)
         print("\nthroughput:", json.dumps(section["throughput"]))
     metrics = json.loads(METRICS.read_text()) if METRICS.is_file() else {}
     metrics["weak_supervision"] = section
