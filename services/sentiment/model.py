@@ -24,7 +24,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -112,7 +112,29 @@ def default_threads() -> int:
     return max(1, min(cores, 4))
 
 
-class SentimentModel:
+class ManifestModel:
+    """A model directory described by manifest.json, loaded only after every checksum matched."""
+
+    _manifest: dict[str, Any]
+
+    def __init__(self, directory: Path, manifest: dict[str, Any], *, intra_op_threads: int | None = None):
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, directory: Path, *, intra_op_threads: int | None = None) -> Self:
+        manifest = verify_directory(Path(directory))
+        return cls(Path(directory), manifest, intra_op_threads=intra_op_threads)
+
+    @property
+    def name(self) -> str:
+        return str(self._manifest["name"])
+
+    @property
+    def version(self) -> str:
+        return str(self._manifest["version"])
+
+
+class SentimentModel(ManifestModel):
     """Batch predictor.  Thread-safe for concurrent ``predict`` calls (ORT sessions are)."""
 
     def __init__(self, directory: Path, manifest: dict[str, Any], *, intra_op_threads: int | None = None):
@@ -141,19 +163,6 @@ class SentimentModel:
         self._tokenizer = AutoTokenizer.from_pretrained(str(self._dir), local_files_only=True)
         self._session = cpu_session(self._dir / manifest["onnx"], intra_op_threads)
         self.intra_op_threads = self._session.get_session_options().intra_op_num_threads
-
-    @classmethod
-    def load(cls, directory: Path, *, intra_op_threads: int | None = None) -> SentimentModel:
-        manifest = verify_directory(Path(directory))
-        return cls(Path(directory), manifest, intra_op_threads=intra_op_threads)
-
-    @property
-    def name(self) -> str:
-        return str(self._manifest["name"])
-
-    @property
-    def version(self) -> str:
-        return str(self._manifest["version"])
 
     @property
     def labels(self) -> list[str]:

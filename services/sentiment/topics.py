@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from services.sentiment.model import ModelIntegrityError, cpu_session, verify_directory
+from services.sentiment.model import ManifestModel, ModelIntegrityError, cpu_session
 from services.sentiment.preprocess import prepare_text
 
 MAX_SEGMENTS = 40
@@ -82,7 +82,7 @@ def split_sentences(text: str, *, max_segments: int = MAX_SEGMENTS) -> list[str]
     return out
 
 
-class TopicTagger:
+class TopicTagger(ManifestModel):
     """Multi-label topic tagger (linear heads or zero-shot).  Thread-safe for concurrent ``tag`` calls."""
 
     def __init__(self, directory: Path, manifest: dict[str, Any], *, intra_op_threads: int | None = None):
@@ -137,19 +137,6 @@ class TopicTagger:
             ):
                 raise ModelIntegrityError(f"{heads_file}: heads do not match topics.json / the feature spec")
             self._weight, self._bias, self._thresholds = weight, bias, thresholds
-
-    @classmethod
-    def load(cls, directory: Path, *, intra_op_threads: int | None = None) -> TopicTagger:
-        manifest = verify_directory(Path(directory))
-        return cls(Path(directory), manifest, intra_op_threads=intra_op_threads)
-
-    @property
-    def name(self) -> str:
-        return str(self._manifest["name"])
-
-    @property
-    def version(self) -> str:
-        return str(self._manifest["version"])
 
     @property
     def topics(self) -> list[str]:
