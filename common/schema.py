@@ -74,6 +74,9 @@ class MentionIn(BaseModel):
     tenant: Slug | None = None
     location: Slug | None = Field(None, description="The practice's site the mention is about.")
     provider: Slug | None = Field(None, description="The physician or radiologist, if named.")
+    competitor: Slug | None = Field(
+        None, description="The tracked competitor practice it is about; empty for the practice's own mentions."
+    )
     source: Slug = Field(description="Where it was published: google, yelp, healthgrades, ...")
     kind: MentionKind = "review"
     external_id: ExternalId | None = Field(
@@ -107,6 +110,7 @@ class Mention(BaseModel):
     tenant: Slug
     location: Slug | None = None
     provider: Slug | None = None
+    competitor: Slug | None = None
     source: Slug
     kind: MentionKind = "review"
     external_id: str | None = None
@@ -144,6 +148,7 @@ class Mention(BaseModel):
             tenant=tenant,
             location=item.location,
             provider=item.provider,
+            competitor=item.competitor,
             source=item.source,
             kind=item.kind,
             external_id=item.external_id,

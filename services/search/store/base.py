@@ -34,6 +34,11 @@ class MentionFilter(BaseModel):
     source: list[str] = Field(default_factory=list, max_length=50, description="Sources, e.g. google, yelp.")
     location: list[str] = Field(default_factory=list, max_length=200, description="Location ids of the practice.")
     provider: list[str] = Field(default_factory=list, max_length=200, description="Provider (physician) ids.")
+    competitor: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Tracked competitor practices to look at; empty means the practice's own mentions only.",
+    )
     kind: list[MentionKind] = Field(default_factory=list, description="review, post, comment or testimonial.")
     topic: list[str] = Field(default_factory=list, max_length=20, description="Radiology topics, e.g. waiting_time.")
     language: list[str] = Field(default_factory=list, max_length=50, description="ISO 639-1 language codes.")

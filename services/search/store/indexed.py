@@ -384,6 +384,13 @@ def build_query(tenant: str, f: MentionFilter) -> dict[str, Any]:
     ):
         if values:
             filters.append({"terms": {field: list(values)}})
+    # Competitors' reviews share the tenant's index (they are compared side by side) but never
+    # count as the practice's own: without a competitor filter, only mentions without one match.
+    must_not: list[dict[str, Any]] = []
+    if f.competitor:
+        filters.append({"terms": {"competitor": list(f.competitor)}})
+    else:
+        must_not.append({"exists": {"field": "competitor"}})
     rating: dict[str, float] = {}
     if f.rating_min is not None:
         rating["gte"] = f.rating_min
@@ -398,7 +405,7 @@ def build_query(tenant: str, f: MentionFilter) -> dict[str, Any]:
         dates["lte"] = f.date_to.isoformat()
     if dates:
         filters.append({"range": {"occurred_at": dates}})
-    query: dict[str, Any] = {"bool": {"filter": filters}}
+    query: dict[str, Any] = {"bool": {"filter": filters, "must_not": must_not}}
     if f.q:
         query["bool"]["must"] = [
             {

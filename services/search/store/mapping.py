@@ -68,6 +68,7 @@ def mappings() -> dict[str, Any]:
             "tenant": _KEYWORD,
             "location": _KEYWORD,
             "provider": _KEYWORD,
+            "competitor": _KEYWORD,
             "source": _KEYWORD,
             "kind": _KEYWORD,
             "external_id": _KEYWORD,

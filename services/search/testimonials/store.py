@@ -191,7 +191,7 @@ class EngineCurationStore:
         query = build_query(tenant, MentionFilter(sentiment=["positive"], location=[location] if location else []))
         decided = self._decided_ids(tenant)
         query["bool"]["filter"].append({"term": {"sentiment.basis": "text"}})
-        query["bool"]["must_not"] = [{"exists": {"field": "sentiment.flags"}}, {"range": {"rating": {"lt": 4}}}]
+        query["bool"]["must_not"] += [{"exists": {"field": "sentiment.flags"}}, {"range": {"rating": {"lt": 4}}}]
         if decided:
             query["bool"]["must_not"].append({"terms": {"id": sorted(decided)[:MAX_EXCLUDED]}})
         body = {
