@@ -17,7 +17,7 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, Response, current_app, g, jsonify, request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from common.auth import ApiKeyRegistry, Principal, Role
@@ -141,6 +141,18 @@ def read_json_body() -> Any:
         raise ApiError(400, "invalid_encoding", "the body is not valid UTF-8") from None
     except ValueError as exc:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc.args[0] if exc.args else exc}") from None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_model_body(model: type[M]) -> M:
+    """The JSON body validated as ``model``: 422 naming each bad field (values never echoed)."""
+    raw = read_json_body()
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ApiError(422, "validation_failed", "invalid fields", validation_details(exc)) from None
 
 
 def current_principal() -> Principal:

@@ -204,6 +204,15 @@ def json_content(schema: Mapping[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": dict(schema)}}
 
 
+def json_body(components: Components, model: type[BaseModel], required: bool = True) -> dict[str, Any]:
+    """A request body of ``model`` (validation schema)."""
+    return {"required": required, "content": json_content(components.ref(model, "validation"))}
+
+
+# The answers every JSON-body endpoint can give before its own logic runs (standard descriptions).
+BODY_ERRORS: dict[int, str | None] = {400: None, 413: None, 415: None, 422: None}
+
+
 def json_response(
     description: str, schema: Mapping[str, Any], headers: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:

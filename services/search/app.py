@@ -12,8 +12,10 @@ from common.settings import Settings
 from services.search.api import blueprint
 from services.search.dashboard import blueprint as dashboard_blueprint
 from services.search.openapi import blueprint as openapi_blueprint
+from services.search.practice.api import blueprint as practice_blueprint
+from services.search.practice.store import EnginePracticeStore, PracticeStore
 from services.search.store.base import MentionStore, StoreUnavailable
-from services.search.store.engines import connect
+from services.search.store.engines import SearchEngine, connect
 from services.search.store.indexed import EngineMentionStore
 from services.search.testimonials.api import blueprint as testimonials_blueprint
 from services.search.testimonials.public import blueprint as public_testimonials_blueprint
@@ -29,20 +31,30 @@ def build_store(settings: Settings) -> EngineMentionStore:
     )
 
 
-def build_curation_store(settings: Settings, store: MentionStore | None = None) -> EngineCurationStore:
-    """Testimonial decisions and authorisations, on the mentions' engine (``<alias>-testimonials``...)."""
+def _beside(settings: Settings, store: MentionStore | None) -> tuple[SearchEngine, str]:
+    """The mentions' engine client and alias, shared by the small record indices beside them."""
     if isinstance(store, EngineMentionStore):
-        return EngineCurationStore(
-            store.engine, store.alias, shards=settings.index_shards, replicas=settings.index_replicas
-        )
-    engine = connect(settings.search_engine, settings.search_hosts)
-    return EngineCurationStore(
-        engine, settings.index_alias, shards=settings.index_shards, replicas=settings.index_replicas
-    )
+        return store.engine, store.alias
+    return connect(settings.search_engine, settings.search_hosts), settings.index_alias
+
+
+def build_curation_store(settings: Settings, store: MentionStore | None = None) -> EngineCurationStore:
+    """Testimonial decisions and authorisations (``<alias>-testimonials``...)."""
+    engine, alias = _beside(settings, store)
+    return EngineCurationStore(engine, alias, shards=settings.index_shards, replicas=settings.index_replicas)
+
+
+def build_practice_store(settings: Settings, store: MentionStore | None = None) -> EnginePracticeStore:
+    """Practice profiles (``<alias>-practices``)."""
+    engine, alias = _beside(settings, store)
+    return EnginePracticeStore(engine, alias, shards=settings.index_shards, replicas=settings.index_replicas)
 
 
 def create_app(
-    settings: Settings | None = None, store: MentionStore | None = None, curation: CurationStore | None = None
+    settings: Settings | None = None,
+    store: MentionStore | None = None,
+    curation: CurationStore | None = None,
+    practice: PracticeStore | None = None,
 ) -> Flask:
     settings = settings or Settings()
     if store is None:
@@ -58,11 +70,19 @@ def create_app(
     except StoreUnavailable:
         log.warning("search engine unreachable at start-up; the curation indices are created on first use")
 
+    practice = practice or build_practice_store(settings, store)
+    try:
+        practice.ensure_schema()
+    except StoreUnavailable:
+        log.warning("search engine unreachable at start-up; the practice index is created on first use")
+
     app = create_service_app("search", settings)
     app.extensions["radar.store"] = store
     app.extensions["radar.curation"] = curation
+    app.extensions["radar.practice"] = practice
     app.register_blueprint(blueprint)
     app.register_blueprint(openapi_blueprint)
+    app.register_blueprint(practice_blueprint)
     app.register_blueprint(testimonials_blueprint)
     app.register_blueprint(public_testimonials_blueprint)
     app.register_blueprint(dashboard_blueprint)

@@ -25,6 +25,7 @@ from common.openapi import (
 )
 from common.schema import Mention, ScoredMention
 from common.settings import Settings
+from services.search.practice.openapi import PRACTICE_TAGS, practice_models, practice_paths
 from services.search.reputation import ReputationScore
 from services.search.store.base import (
     ExportRequest,
@@ -101,6 +102,7 @@ FILTER_DESCRIPTIONS = {
     "size": "Results per page.",
     "interval": "Histogram bucket width.",
     "by": "Rank locations or providers.",
+    "competitor": "Competitor practices (their ids); without it, only the practice's own mentions count.",
 }
 
 _FILTERS = "Filters: `q`, `sentiment`, `source`, `location`, `provider`, `kind`, `topic`, `language` (lists), " + (
@@ -117,6 +119,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
             (TopicTrend, "serialization"),
             (Reputation, "serialization"),
             *testimonial_models(),
+            *practice_models(),
         ]
     )
     viewer = Role.viewer
@@ -243,6 +246,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
         "/v1/topics/negative": {"get": topics},
         "/v1/reputation": {"get": reputation},
     }
+    paths.update(practice_paths(components, FILTER_DESCRIPTIONS))
     paths.update(testimonial_paths(components))
     ready = ready_schema({"search_engine": {"enum": ["ok", "unreachable"]}})
     paths.update(health_paths(components, ready, "the search engine answers.", True))
@@ -254,6 +258,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
         tags=[
             {"name": "search", "description": "Finding and exporting mentions."},
             {"name": "statistics", "description": "Counts, trends and reputation."},
+            *PRACTICE_TAGS,
             *TESTIMONIAL_TAGS,
             *COMMON_TAGS,
         ],

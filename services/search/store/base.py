@@ -148,6 +148,27 @@ class TimeBucket:
     by_sentiment: dict[str, int]
 
 
+OWN_PRACTICE_KEY = "_own"  # not a valid slug, so it cannot collide with a competitor's id
+
+
+@dataclass(frozen=True)
+class RatingBucket:
+    start: datetime
+    count: int
+    average_rating: float | None
+
+
+@dataclass(frozen=True)
+class PracticeFigures:
+    """One practice in the competitor comparison; ``competitor`` None is the practice itself."""
+
+    competitor: str | None
+    count: int
+    average_rating: float | None
+    negative: int
+    histogram: list[RatingBucket]
+
+
 @dataclass(frozen=True)
 class Stats:
     total: int
@@ -183,6 +204,8 @@ class MentionStore(Protocol):
     def search(self, tenant: str, request: SearchRequest) -> SearchPage: ...
 
     def stats(self, tenant: str, request: StatsRequest) -> Stats: ...
+
+    def compare(self, tenant: str, request: StatsRequest) -> list[PracticeFigures]: ...
 
     def rating_cells(self, tenant: str, request: ReputationRequest) -> list[RatingCell]: ...
 

@@ -19,9 +19,12 @@ from typing import Any
 
 from common.schema import ScoredMention
 from services.search.store.base import (
+    OWN_PRACTICE_KEY,
     Bucket,
     InvalidCursor,
     MentionFilter,
+    PracticeFigures,
+    RatingBucket,
     RatingCell,
     ReputationRequest,
     SearchHit,
@@ -300,6 +303,49 @@ class EngineMentionStore:
             ],
         )
 
+    def compare(self, tenant: str, request: StatsRequest) -> list[PracticeFigures]:
+        """The practice and its competitors side by side: volume, rating, negatives, rating trend."""
+        body = {
+            "query": build_query(tenant, request, side_by_side=True),
+            "size": 0,
+            "aggs": {
+                "practices": {
+                    "terms": {"field": "competitor", "missing": OWN_PRACTICE_KEY, "size": 100},
+                    "aggs": {
+                        "average_rating": {"avg": {"field": "rating"}},
+                        "negative": {"filter": {"term": {"sentiment.label": "negative"}}},
+                        "histogram": {
+                            "date_histogram": {
+                                "field": "occurred_at",
+                                "calendar_interval": request.interval,
+                                "time_zone": request.time_zone,
+                                "min_doc_count": 0,
+                            },
+                            "aggs": {"average_rating": {"avg": {"field": "rating"}}},
+                        },
+                    },
+                }
+            },
+        }
+        buckets = self._call_search(body)["aggregations"]["practices"]["buckets"]
+        return [
+            PracticeFigures(
+                competitor=None if b["key"] == OWN_PRACTICE_KEY else b["key"],
+                count=b["doc_count"],
+                average_rating=b["average_rating"]["value"],
+                negative=b["negative"]["doc_count"],
+                histogram=[
+                    RatingBucket(
+                        start=datetime.fromisoformat(h["key_as_string"]),
+                        count=h["doc_count"],
+                        average_rating=h["average_rating"]["value"],
+                    )
+                    for h in b["histogram"]["buckets"]
+                ],
+            )
+            for b in buckets
+        ]
+
     def rating_cells(self, tenant: str, request: ReputationRequest) -> list[RatingCell]:
         """Monthly sums of effective ratings per group and source (for the reputation score).
 
@@ -370,8 +416,12 @@ class EngineMentionStore:
         return self._call_search({"query": query, "size": size})
 
 
-def build_query(tenant: str, f: MentionFilter) -> dict[str, Any]:
-    """The bool query for a filter set, always confined to one tenant."""
+def build_query(tenant: str, f: MentionFilter, *, side_by_side: bool = False) -> dict[str, Any]:
+    """The bool query for a filter set, always confined to one tenant.
+
+    ``side_by_side`` (the competitor comparison) keeps the practice's own mentions *and* its
+    competitors' (only those in ``f.competitor`` when it names any).
+    """
     filters: list[dict[str, Any]] = [{"term": {"tenant": tenant}}]
     for field, values in (
         ("sentiment.label", f.sentiment),
@@ -387,7 +437,14 @@ def build_query(tenant: str, f: MentionFilter) -> dict[str, Any]:
     # Competitors' reviews share the tenant's index (they are compared side by side) but never
     # count as the practice's own: without a competitor filter, only mentions without one match.
     must_not: list[dict[str, Any]] = []
-    if f.competitor:
+    own = {"bool": {"must_not": [{"exists": {"field": "competitor"}}]}}
+    if side_by_side and f.competitor:
+        filters.append(
+            {"bool": {"should": [own, {"terms": {"competitor": list(f.competitor)}}], "minimum_should_match": 1}}
+        )
+    elif side_by_side:
+        pass
+    elif f.competitor:
         filters.append({"terms": {"competitor": list(f.competitor)}})
     else:
         must_not.append({"exists": {"field": "competitor"}})

@@ -24,7 +24,14 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from common.auth import Role
-from common.http import ApiError, _presented_key, current_principal, read_json_body, requires, validation_details
+from common.http import (
+    ApiError,
+    _presented_key,
+    current_principal,
+    read_model_body,
+    requires,
+    validation_details,
+)
 from services.search.store.base import MentionStore, StoreUnavailable
 from services.search.testimonials.models import (
     AuthorisationIn,
@@ -90,14 +97,6 @@ def _engine_errors(view: Callable[P, R]) -> Callable[P, R]:
             raise ApiError(409, "conflict", message) from None
 
     return wrapper
-
-
-def _body(model: type[M]) -> M:
-    raw = read_json_body()
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise ApiError(422, "validation_failed", "invalid fields", validation_details(exc)) from None
 
 
 def _query(model: type[M]) -> M:
@@ -200,7 +199,7 @@ def get_testimonial(mention_id: str) -> Response:
 @_engine_errors
 def decide(mention_id: str) -> Response:
     _check_id(mention_id)
-    body = _body(DecisionIn)
+    body = read_model_body(DecisionIn)
     tenant = current_principal().tenant
     mention = _mention_or_404(tenant, mention_id)
     if body.decision == "approve":
@@ -292,7 +291,7 @@ def publish(mention_id: str) -> Response:
 @_engine_errors
 def unpublish(mention_id: str) -> Response:
     _check_id(mention_id)
-    body = _body(UnpublishIn) if request.get_data(cache=True) else UnpublishIn()
+    body = read_model_body(UnpublishIn) if request.get_data(cache=True) else UnpublishIn()
     tenant = current_principal().tenant
     found = curation_store().get_testimonial(tenant, mention_id)
     if found is None:
@@ -331,7 +330,7 @@ def _with_phi() -> bool:
 @requires(Role.admin)
 @_engine_errors
 def create_authorisation() -> Response:
-    body = _body(AuthorisationIn)
+    body = read_model_body(AuthorisationIn)
     tenant = current_principal().tenant
     _mention_or_404(tenant, body.mention_id)
     now = datetime.now(UTC)
@@ -377,7 +376,7 @@ def get_authorisation(authorisation_id: str) -> Response:
 @_engine_errors
 def revoke_authorisation(authorisation_id: str) -> Response:
     _check_id(authorisation_id, "an authorisation id")
-    body = _body(RevocationIn)
+    body = read_model_body(RevocationIn)
     tenant = current_principal().tenant
     found = curation_store().get_authorisation(tenant, authorisation_id)
     if found is None:

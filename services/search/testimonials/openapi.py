@@ -15,7 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import JsonSchemaMode
 
 from common.auth import Role
-from common.openapi import Components, json_content, json_response, operation, path_parameter, query_parameters
+from common.openapi import (
+    BODY_ERRORS,
+    Components,
+    json_body,
+    json_response,
+    operation,
+    path_parameter,
+    query_parameters,
+)
 from common.schema import ScoredMention
 from services.search.testimonials.models import (
     AuthorisationIn,
@@ -69,7 +77,8 @@ class PublicTestimonial(BaseModel):
 class PublicFeed(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    practice: str
+    practice: str = Field(description="The practice (tenant) id.")
+    practice_name: str = Field(description="The practice's display name (its profile, else its id).")
     note: str = Field(description=NOTE)
     testimonials: list[PublicTestimonial]
 
@@ -89,14 +98,9 @@ def testimonial_models() -> list[tuple[Any, JsonSchemaMode]]:
     ]
 
 
-_BODY_ERRORS: dict[int, str | None] = {400: None, 413: None, 415: None, 422: None}
 _UNAVAILABLE = "The search engine is unavailable (code `search_unavailable`); retry shortly."
 _BAD_QUERY = "Invalid query parameters (code `invalid_query`, `details` per parameter)."
 _MENTION_ID = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
-
-
-def _body(components: Components, model: type[BaseModel], required: bool = True) -> dict[str, Any]:
-    return {"required": required, "content": json_content(components.ref(model, "validation"))}
 
 
 def testimonial_paths(components: Components) -> dict[str, Any]:
@@ -189,11 +193,11 @@ def testimonial_paths(components: Components) -> dict[str, Any]:
                 tags=["testimonials"],
                 role=marketer,
                 parameters=[mention],
-                request_body=_body(components, DecisionIn),
+                request_body=json_body(components, DecisionIn),
                 responses={
                     200: json_response("Decided again.", view),
                     201: json_response("First decision.", view),
-                    **_BODY_ERRORS,
+                    **BODY_ERRORS,
                     404: "No such mention for this practice.",
                     409: "Published (code `published`: unpublish first), or not publishable (code `not_publishable`).",
                     503: _UNAVAILABLE,
@@ -226,10 +230,10 @@ def testimonial_paths(components: Components) -> dict[str, Any]:
                 tags=["testimonials"],
                 role=marketer,
                 parameters=[mention],
-                request_body=_body(components, UnpublishIn, required=False),
+                request_body=json_body(components, UnpublishIn, required=False),
                 responses={
                     200: json_response("Unpublished (approved again).", view),
-                    **_BODY_ERRORS,
+                    **BODY_ERRORS,
                     404: "No such mention for this practice.",
                     409: "Not published (code `not_published`).",
                     503: _UNAVAILABLE,
@@ -255,10 +259,10 @@ def testimonial_paths(components: Components) -> dict[str, Any]:
                 summary="Record a patient's signed authorisation",
                 tags=["authorisations"],
                 role=admin,
-                request_body=_body(components, AuthorisationIn),
+                request_body=json_body(components, AuthorisationIn),
                 responses={
                     201: json_response("Recorded.", auth_view),
-                    **_BODY_ERRORS,
+                    **BODY_ERRORS,
                     404: "No such mention for this practice.",
                     503: _UNAVAILABLE,
                 },
@@ -286,10 +290,10 @@ def testimonial_paths(components: Components) -> dict[str, Any]:
                 tags=["authorisations"],
                 role=admin,
                 parameters=[auth_id],
-                request_body=_body(components, RevocationIn),
+                request_body=json_body(components, RevocationIn),
                 responses={
                     200: json_response("Revoked; the testimonial leaves the feed.", auth_view),
-                    **_BODY_ERRORS,
+                    **BODY_ERRORS,
                     404: "No such authorisation for this practice.",
                     409: "Already revoked (code `already_revoked`), or `conflict`.",
                     503: _UNAVAILABLE,

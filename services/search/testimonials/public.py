@@ -28,6 +28,7 @@ from flask import Blueprint, Response, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from common.http import ApiError, validation_details
+from services.search.practice.api import practice_store
 from services.search.store.base import StoreUnavailable
 from services.search.testimonials.api import curation_store
 
@@ -106,6 +107,18 @@ def _items_or_error(tenant: str) -> list[FeedItem]:
         raise ApiError(503, "search_unavailable", "the testimonial feed is unavailable; retry shortly") from None
 
 
+def _practice(tenant: str) -> tuple[str, str | None]:
+    """The practice's public name and site: its tenant id until an admin sets a profile."""
+    tenant = tenant.lower()
+    if not _SLUG.match(tenant):
+        return tenant, None  # no such practice: its (empty) feed still names what was asked for
+    try:
+        profile = practice_store().get(tenant)
+    except StoreUnavailable:
+        raise ApiError(503, "search_unavailable", "the testimonial feed is unavailable; retry shortly") from None
+    return profile.display_name, str(profile.website) if profile.website else None
+
+
 def _cacheable(body: bytes, mimetype: str, extra: dict[str, str] | None = None) -> Response:
     """A public, cacheable answer with a strong ETag; 304 when the client already has it."""
     etag = hashlib.sha256(body).hexdigest()[:40]
@@ -132,6 +145,7 @@ def feed_json(tenant: str) -> Response:
     items = _items_or_error(tenant)
     body = {
         "practice": tenant.lower(),
+        "practice_name": _practice(tenant)[0],
         "note": NOTE,
         "testimonials": [
             {
@@ -152,7 +166,10 @@ def feed_json(tenant: str) -> Response:
 @blueprint.get("/public/<tenant>/testimonials.jsonld")
 def feed_jsonld(tenant: str) -> Response:
     items = _items_or_error(tenant)
-    practice = {"@type": "MedicalBusiness", "name": tenant.lower(), "identifier": tenant.lower()}
+    name, website = _practice(tenant)
+    practice: dict[str, Any] = {"@type": "MedicalBusiness", "name": name, "identifier": tenant.lower()}
+    if website:
+        practice["url"] = website
     reviews: list[dict[str, Any]] = []
     for item in items:
         review: dict[str, Any] = {"@type": "Review", "reviewBody": item.text, "itemReviewed": practice}

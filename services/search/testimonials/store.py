@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from services.search.store.base import MentionFilter
 from services.search.store.engines import SearchEngine, WriteConflict
 from services.search.store.indexed import build_query
+from services.search.store.records import ensure_record_index
 from services.search.testimonials.models import AuthorisationRecord, TestimonialRecord, TestimonialStatus
 
 log = logging.getLogger(__name__)
@@ -150,29 +151,20 @@ class EngineCurationStore:
             (self.testimonials, testimonial_mappings()),
             (self.authorisations, authorisation_mappings()),
         ):
-            self._ensure_index(name, mappings)
+            ensure_record_index(
+                self.engine,
+                name,
+                mappings,
+                version=CURATION_MAPPING_VERSION,
+                shards=self._shards,
+                replicas=self._replicas,
+            )
         self._ready = True
 
     def _ensure_ready(self) -> None:
         """Create the indices on first use if the engine was down at start-up."""
         if not self._ready:
             self.ensure_schema()
-
-    def _ensure_index(self, alias: str, mappings: dict[str, Any]) -> None:
-        if self.engine.alias_exists(alias):
-            self.engine.put_mapping(alias, mappings)  # additive changes apply in place
-            return
-        index = f"{alias}-v{CURATION_MAPPING_VERSION}"
-        if self.engine.index_exists(index):
-            self.engine.put_alias(index, alias)
-            return
-        body = {
-            "settings": {"number_of_shards": self._shards, "number_of_replicas": self._replicas},
-            "mappings": mappings,
-            "aliases": {alias: {"is_write_index": True}},
-        }
-        if self.engine.create_index_with(index, body):
-            log.info("created index %s behind alias %s", index, alias)
 
     def drop(self) -> None:
         """Delete both indices (tests and resets only; the API never deletes a record)."""
