@@ -191,3 +191,9 @@ def test_testimonial_candidates_never_include_competitors(client) -> None:  # ty
     assert response.status_code == 200, response.get_json()
     assert all(item["mention"]["competitor"] is None for item in response.get_json()["items"])
     assert len(response.get_json()["items"]) >= 1
+
+
+def test_me_names_the_keys_practice_and_role(client) -> None:  # type: ignore[no-untyped-def]
+    assert call(client, "GET", "/v1/me", key=VIEWER).get_json() == {"tenant": TENANT, "role": "viewer"}
+    assert call(client, "GET", "/v1/me", key=OTHER_ADMIN).get_json() == {"tenant": OTHER, "role": "admin"}
+    assert client.get("/v1/me").status_code == 401

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from html.parser import HTMLParser
 
@@ -52,7 +54,8 @@ class _Refs(HTMLParser):
             self.inline.append("<style> element")
         if tag == "script":
             self._in_script = "src" not in values
-            if values.get("type") != "module":
+            vendored = (values.get("src") or "").startswith("/dashboard/vendor/")
+            if values.get("type") != "module" and not vendored:
                 self.inline.append("a classic (non-module) script")
 
     def handle_endtag(self, tag: str) -> None:
@@ -73,7 +76,15 @@ def test_page_is_served_with_a_strict_csp(search_client, path: str) -> None:  # 
     assert b'<script type="module" src="/dashboard/app.js">' in response.data
 
 
-@pytest.mark.parametrize(("name", "mimetype"), [("app.js", "text/javascript"), ("app.css", "text/css")])
+@pytest.mark.parametrize(
+    ("name", "mimetype"),
+    [
+        ("app.js", "text/javascript"),
+        ("charts.js", "text/javascript"),
+        ("app.css", "text/css"),
+        ("vendor/chart.umd.min.js", "text/javascript"),
+    ],
+)
 def test_assets_are_served_with_their_content_types(search_client, name: str, mimetype: str) -> None:  # type: ignore[no-untyped-def]
     response = search_client.get(f"/dashboard/{name}")
     assert response.status_code == 200
@@ -83,7 +94,14 @@ def test_assets_are_served_with_their_content_types(search_client, name: str, mi
 
 
 def test_only_the_dashboard_files_are_served(search_client) -> None:  # type: ignore[no-untyped-def]
-    others = ["/dashboard/__init__.py", "/dashboard/static/app.js", "/dashboard/..%2f__init__.py", "/dashboard/x.js"]
+    others = [
+        "/dashboard/__init__.py",
+        "/dashboard/static/app.js",
+        "/dashboard/..%2f__init__.py",
+        "/dashboard/x.js",
+        "/dashboard/vendor/manifest.json",
+        "/dashboard/vendor/../app.js",
+    ]
     for path in others:
         assert search_client.get(path).status_code == 404, path
 
@@ -98,6 +116,20 @@ def test_html_references_only_local_assets_and_nothing_inline(search_client) -> 
             continue
         assert url.startswith("/") and not url.startswith("//"), f"not a local asset: {url}"
         assert search_client.get(url).status_code == 200, url
+
+
+def test_the_chart_library_is_the_pinned_npm_release(search_client) -> None:  # type: ignore[no-untyped-def]
+    """static/vendor/ is what bin/vendor-js built from the pinned package, byte for byte."""
+    frontend = STATIC_DIR.parent / "frontend"
+    pinned = json.loads((frontend / "package.json").read_text())["dependencies"]["chart.js"]
+    locked = json.loads((frontend / "package-lock.json").read_text())["packages"]["node_modules/chart.js"]
+    manifest = json.loads((STATIC_DIR / "vendor" / "manifest.json").read_text())["chart.umd.min.js"]
+    library = (STATIC_DIR / "vendor" / "chart.umd.min.js").read_bytes()
+    assert pinned == locked["version"] == manifest["version"]
+    assert manifest["integrity"] == locked["integrity"]
+    assert hashlib.sha256(library).hexdigest() == manifest["sha256"]
+    assert f"Chart.js v{pinned}".encode() in library[:200]
+    assert (STATIC_DIR / "vendor" / "chart.js.LICENSE.md").read_text().startswith("The MIT License")
 
 
 def test_script_calls_only_api_paths_the_app_serves(search_client) -> None:  # type: ignore[no-untyped-def]
@@ -115,6 +147,7 @@ def test_script_calls_only_api_paths_the_app_serves(search_client) -> None:  # t
 
 def test_script_keeps_data_out_of_logs_storage_and_html(search_client) -> None:  # type: ignore[no-untyped-def]
     script = search_client.get("/dashboard/app.js").get_data(as_text=True)
+    script += search_client.get("/dashboard/charts.js").get_data(as_text=True)
     code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("//"))
     for forbidden in [
         "console.",

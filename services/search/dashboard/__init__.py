@@ -1,7 +1,8 @@
 """The marketing dashboard: a static single-page app served by the search service at ``GET /``.
 
-Three files (``static/index.html``, ``app.js``, ``app.css``), no build step and nothing fetched
-from elsewhere.  The page calls the search API of the same origin with the API key that the user
+A few static files (``static/index.html``, ``app.js``, ``charts.js``, ``app.css``) and the chart
+library vendored from npm into ``static/vendor/`` by ``bin/vendor-js``; nothing is fetched from
+elsewhere.  The page calls the search API of the same origin with the API key that the user
 pastes in (kept in ``sessionStorage`` only).  Every response carries a strict Content-Security-
 Policy: scripts and styles only from this origin, no inline code, no framing.
 """
@@ -32,7 +33,10 @@ SECURITY_HEADERS = {
 # Only these files are served; anything else under /dashboard/ is a 404.
 ASSETS = {
     "app.js": "text/javascript",
+    "charts.js": "text/javascript",
     "app.css": "text/css",
+    "vendor/chart.umd.min.js": "text/javascript",
+    "vendor/chart.js.LICENSE.md": "text/markdown",
 }
 
 blueprint = Blueprint("dashboard", __name__)
@@ -51,7 +55,7 @@ def page() -> Response:
     return send_from_directory(STATIC_DIR, "index.html", mimetype="text/html")
 
 
-@blueprint.get("/dashboard/<name>")
+@blueprint.get("/dashboard/<path:name>")
 def asset(name: str) -> Response:
     mimetype = ASSETS.get(name)
     if mimetype is None:

@@ -40,6 +40,14 @@ def _view(profile: PracticeProfile) -> dict[str, Any]:
     return profile.model_dump(mode="json", exclude={"tenant"})
 
 
+@blueprint.get("/v1/me")
+@requires(Role.viewer)
+def me() -> Response:
+    """Who the key speaks for, so a client (the dashboard) shows only what the role may do."""
+    principal = current_principal()
+    return jsonify({"tenant": principal.tenant, "role": principal.role.name})
+
+
 @blueprint.get("/v1/practice")
 @requires(Role.viewer)
 def get_practice() -> Response:

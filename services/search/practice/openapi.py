@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.json_schema import JsonSchemaMode
@@ -17,6 +17,13 @@ PRACTICE_TAGS = [{"name": "practice", "description": "The practice's profile and
 
 class PracticeProfileView(PracticeProfileIn):
     updated_at: AwareDatetime | None = Field(description="Last change; null while the defaults apply.")
+
+
+class Me(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant: str = Field(description="The practice the key belongs to.")
+    role: Literal["viewer", "marketer", "admin"]
 
 
 class TrendPoint(BaseModel):
@@ -54,6 +61,7 @@ def practice_models() -> list[tuple[Any, JsonSchemaMode]]:
         (PracticeProfileView, "serialization"),
         (PracticeProfileIn, "validation"),
         (Comparison, "serialization"),
+        (Me, "serialization"),
     ]
 
 
@@ -61,6 +69,17 @@ def practice_paths(components: Components, filter_descriptions: dict[str, str]) 
     unavailable = "The search engine is unavailable (code `search_unavailable`); retry shortly."
     profile_ref = components.ref(PracticeProfileView)
     return {
+        "/v1/me": {
+            "get": operation(
+                components,
+                operation_id="me",
+                summary="The caller's practice and role",
+                tags=["practice"],
+                role=Role.viewer,
+                description="Lets a client show only what the key's role may do.",
+                responses={200: json_response("The key's tenant and role.", components.ref(Me))},
+            )
+        },
         "/v1/practice": {
             "get": operation(
                 components,

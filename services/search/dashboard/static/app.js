@@ -9,6 +9,8 @@
 //   but text and <mark></mark> tags; anything else falls back to plain text.
 // - Nothing is logged to the console and nothing but the key is stored; fetches use no-store.
 
+import { drawRatingTrend, drawShareOfVoice, drawTrend, seriesColour } from "./charts.js";
+
 const KEY_STORAGE = "radar.apiKey";
 const DAY_MS = 86_400_000;
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -20,6 +22,10 @@ const PATHS = {
   stats: "/v1/stats",
   reputation: "/v1/reputation",
   negativeTopics: "/v1/topics/negative",
+  me: "/v1/me",
+  compare: "/v1/competitors/compare",
+  candidates: "/v1/testimonials/candidates",
+  testimonials: "/v1/testimonials",
 };
 
 // --- the one-time #key= fragment (handled first, so the key leaves the URL at once) ------------
@@ -45,9 +51,12 @@ const state = {
   days: 30,
   timeZone,
   reputationBy: "location",
+  role: null, // "viewer" | "marketer" | "admin", from GET /v1/me
+  tenant: null,
+  wall: "candidates",
   lastTrend: null, // {stats, range, interval} kept in memory only, to redraw on resize
   search: { params: null, cursor: null },
-  tokens: { overview: 0, attention: 0, reputation: 0, themes: 0, search: 0 },
+  tokens: { overview: 0, attention: 0, reputation: 0, themes: 0, search: 0, competitors: 0, wall: 0 },
 };
 
 const $ = (id) => document.getElementById(id);
@@ -156,14 +165,20 @@ function apiKey() {
   return sessionStorage.getItem(KEY_STORAGE);
 }
 
-async function request(path, params) {
+// Reads sign out on 401 and 403 (the key cannot read this practice); an action refused with 403
+// only says that this key's role may not do it.
+async function request(path, params, { method = "GET", body = undefined } = {}) {
   const key = apiKey();
   if (!key) throw new ApiError(401, "unauthenticated", "You are signed out.");
   const query = params && params.toString();
+  const headers = { Authorization: `Bearer ${key}`, Accept: "application/json, text/csv" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
   try {
     response = await fetch(query ? `${path}?${query}` : path, {
-      headers: { Authorization: `Bearer ${key}`, Accept: "application/json, text/csv" },
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
       cache: "no-store",
       credentials: "omit",
       referrerPolicy: "no-referrer",
@@ -172,14 +187,19 @@ async function request(path, params) {
     throw new ApiError(0, "network", "The server could not be reached. Check the connection and retry.");
   }
   if (!response.ok) {
-    const error = await errorFrom(response);
-    if (error.status === 401 || error.status === 403) signOut(error.message);
+    const error = await errorFrom(response, method !== "GET");
+    if (error.status === 401 || (error.status === 403 && method === "GET")) signOut(error.message);
     throw error;
   }
   return response;
 }
 
-async function errorFrom(response) {
+async function postJson(path, body = {}) {
+  const response = await request(path, null, { method: "POST", body });
+  return response.json();
+}
+
+async function errorFrom(response, isAction = false) {
   let body = null;
   try {
     body = (await response.json()).error;
@@ -195,7 +215,9 @@ async function errorFrom(response) {
     429: "Too many requests; wait a moment and retry.",
     503: "The search engine is unavailable right now; retry in a moment.",
   };
+  if (isAction && status === 403) messages[403] = "This API key's role may not do that; a marketer or admin key can.";
   let message = messages[status];
+  if (!message && (status === 409 || status === 422) && body && body.message) message = `${body.message}.`;
   if (!message && status === 400) message = `The request was refused: ${(body && body.message) || "invalid parameters"}.`;
   if (!message) message = `Something went wrong (HTTP ${status})${requestId}.`;
   const error = new ApiError(status, code, message);
@@ -451,7 +473,7 @@ function change(now, before, { kind, since, goodWhen, digits = 0 }) {
   );
 }
 
-// A chart drawn at the container's real width (so text stays legible on a phone).
+// Stacked sentiment bars per bucket with the (smoothed) average-rating line, drawn by Chart.js.
 function renderTrend() {
   const container = $("trend-chart");
   const trend = state.lastTrend;
@@ -461,126 +483,35 @@ function renderTrend() {
   const line = ratingLine(trend.rated, trend.ratedRange, trend.interval, buckets.map((b) => b.key), span);
   const lineName = span > 1 ? "7-day average rating" : "Average rating";
   $("legend-line").textContent = lineName;
-  const width = Math.max(300, Math.round(container.clientWidth || 720));
-  const height = width < 520 ? 220 : 260;
-  const margin = { top: 14, right: 38, bottom: 30, left: 38 };
-  const plotW = width - margin.left - margin.right;
-  const plotH = height - margin.top - margin.bottom;
-  const { max: yMax, ticks: yTicks } = countScale(Math.max(...buckets.map((b) => b.count)));
-  const band = plotW / buckets.length;
-  const barW = Math.max(2, Math.min(34, band * 0.66));
-  const y = (v) => margin.top + plotH - (v / yMax) * plotH;
-  const yRating = (r) => margin.top + plotH - ((r - 1) / 4) * plotH;
   const unit = trend.interval === "week" ? "week" : "day";
   const labelOptions = { month: "short", day: "numeric" };
-  const longOptions = { weekday: "short", month: "short", day: "numeric" };
-
-  const titleId = uid("trend-title");
-  const descId = uid("trend-desc");
   const totals = Object.fromEntries(SENTIMENTS.map((s) => [s, buckets.reduce((sum, b) => sum + b.counts[s], 0)]));
   const unread = buckets.reduce((sum, b) => sum + b.unread, 0);
   const busiest = buckets.reduce((best, b) => (b.count > best.count ? b : best), buckets[0]);
   const description =
+    `Mentions per ${unit} by sentiment, with the ${lineName.toLowerCase()}. ` +
     `${intFormat.format(trend.stats.total)} mentions in the last ${trend.days} days: ` +
     `${totals.negative} negative, ${totals.neutral} neutral, ${totals.positive} positive` +
     (unread ? `, ${unread} not read by the model` : "") +
     (busiest && busiest.count ? `. Busiest ${unit}: ${labelFor(busiest.key, labelOptions)} with ${busiest.count}.` : ".");
-
-  const chart = svg(
-    "svg",
-    {
-      class: "trend-svg",
-      viewBox: `0 0 ${width} ${height}`,
-      role: "img",
-      "aria-labelledby": `${titleId} ${descId}`,
-    },
-    svg("title", { id: titleId }, `Mentions per ${unit} by sentiment, with the ${lineName.toLowerCase()}`),
-    svg("desc", { id: descId }, description),
-  );
-
-  // grid and left axis (counts)
-  const grid = svg("g", { class: "grid-lines", "aria-hidden": "true" });
-  for (const tick of yTicks) {
-    grid.append(
-      svg("line", { x1: margin.left, x2: width - margin.right, y1: y(tick), y2: y(tick) }),
-      svg("text", { x: margin.left - 8, y: y(tick) + 4, class: "axis-label", "text-anchor": "end" }, intFormat.format(tick)),
-    );
+  try {
+    drawTrend(container, {
+      labels: buckets.map((b) => labelFor(b.key, labelOptions)),
+      counts: {
+        negative: buckets.map((b) => b.counts.negative),
+        neutral: buckets.map((b) => b.counts.neutral),
+        positive: buckets.map((b) => b.counts.positive),
+        unread: buckets.map((b) => b.unread),
+      },
+      line: line.map((v) => (v == null ? null : Math.round(v * 100) / 100)),
+      lineName,
+      description,
+    });
+  } catch (error) {
+    showError(container, error);
+    return;
   }
-  // right axis (rating 1-5)
-  for (const r of [1, 2, 3, 4, 5]) {
-    grid.append(svg("text", { x: width - margin.right + 8, y: yRating(r) + 4, class: "axis-label axis-rating" }, `${r}★`));
-  }
-  chart.append(grid);
-
-  // stacked bars
-  const bars = svg("g", { class: "bars" });
-  const order = [...SENTIMENTS, "unread"];
-  buckets.forEach((bucket, i) => {
-    const x = margin.left + i * band + (band - barW) / 2;
-    let base = 0;
-    const group = svg("g", { class: "bar" });
-    const parts = SENTIMENTS.map((s) => `${bucket.counts[s]} ${s}`);
-    if (bucket.unread) parts.push(`${bucket.unread} not read`);
-    group.append(
-      svg(
-        "title",
-        {},
-        `${labelFor(bucket.key, longOptions)}: ${bucket.count} mention${bucket.count === 1 ? "" : "s"}` +
-          (bucket.count ? ` (${parts.join(", ")})` : "") +
-          (line[i] != null ? `; ${lineName.toLowerCase()} ${oneDecimal.format(line[i])}` : ""),
-      ),
-    );
-    // a transparent hit area so the tooltip works on empty buckets too
-    group.append(svg("rect", { x: margin.left + i * band, y: margin.top, width: band, height: plotH, class: "hit" }));
-    for (const part of order) {
-      const value = part === "unread" ? bucket.unread : bucket.counts[part];
-      if (!value) continue;
-      const top = y(base + value);
-      const h = y(base) - top;
-      group.append(svg("rect", { x, y: top, width: barW, height: Math.max(0, h - (base + value < bucket.count ? 1 : 0)), class: `seg seg-${part}` }));
-      base += value;
-    }
-    bars.append(group);
-  });
-  chart.append(bars);
-
-  // baseline and x labels
-  const axis = svg("g", { class: "x-axis", "aria-hidden": "true" });
-  axis.append(svg("line", { x1: margin.left, x2: width - margin.right, y1: y(0), y2: y(0), class: "baseline" }));
-  const maxLabels = Math.max(2, Math.floor(plotW / 64));
-  const step = Math.ceil(buckets.length / maxLabels);
-  buckets.forEach((bucket, i) => {
-    if ((buckets.length - 1 - i) % step !== 0) return; // always label the latest bucket
-    axis.append(
-      svg(
-        "text",
-        { x: margin.left + i * band + band / 2, y: height - 10, class: "axis-label", "text-anchor": "middle" },
-        labelFor(bucket.key, labelOptions),
-      ),
-    );
-  });
-  chart.append(axis);
-
-  // average-rating line (broken where a bucket has no ratings)
-  let d = "";
-  let pen = false;
-  const dots = svg("g", { class: "rating-dots" });
-  line.forEach((value, i) => {
-    if (value == null) {
-      pen = false;
-      return;
-    }
-    const cx = margin.left + i * band + band / 2;
-    const cy = yRating(value);
-    d += `${pen ? "L" : "M"}${cx.toFixed(1)} ${cy.toFixed(1)} `;
-    pen = true;
-    if (span === 1 || buckets.length <= 10) dots.append(svg("circle", { cx, cy, r: 3 }));
-  });
-  if (d) chart.append(svg("path", { d: d.trim(), class: "rating-line" }), dots);
-
   container.setAttribute("aria-busy", "false");
-  container.dataset.renderedWidth = String(width);
-  replace(container, chart);
   $("legend-unread").hidden = unread === 0;
   renderTrendTable(buckets, unit, line, lineName);
 }
@@ -625,21 +556,6 @@ function renderTrendTable(buckets, unit, line, lineName) {
     ),
   );
   replace($("trend-table"), table);
-}
-
-// Whole-number ticks (about four) for the count axis.
-function countScale(maxCount) {
-  const raw = Math.max(1, maxCount) / 4;
-  let step = 1;
-  if (raw > 1) {
-    const magnitude = 10 ** Math.floor(Math.log10(raw));
-    step = [1, 2, 5, 10].map((m) => m * magnitude).find((candidate) => candidate >= raw);
-  }
-  let max = Math.max(4, step * Math.ceil(Math.max(1, maxCount) / step));
-  if (max === maxCount && maxCount > 4) max += step; // headroom above the tallest bar
-  const ticks = [];
-  for (let t = 0; t <= max; t += step) ticks.push(t);
-  return { max, ticks };
 }
 
 function bar(fraction, tone) {
@@ -1146,13 +1062,286 @@ async function exportCsv() {
 
 // --- session ---------------------------------------------------------------------------------------
 
-function loadAll() {
+// --- competitors ------------------------------------------------------------------------------------
+
+async function loadCompetitors() {
+  const token = ++state.tokens.competitors;
+  const share = $("share-chart");
+  const ratings = $("rivals-chart");
+  const table = $("rivals-table");
+  const days = state.days;
+  const ranges = periodRanges(days);
+  const interval = days > 7 ? "week" : "day";
+  showLoading(share);
+  replace(ratings);
+  replace(table);
+  try {
+    const body = await getJson(
+      PATHS.compare,
+      buildParams({ interval, date_from: ranges.current.from, date_to: ranges.current.to, time_zone: state.timeZone }),
+    );
+    if (token !== state.tokens.competitors) return;
+    done(share);
+    const practices = body.practices || [];
+    if (practices.length < 2) {
+      replace(
+        share,
+        el(
+          "p",
+          { class: "empty" },
+          "No competitors tracked yet. An admin names them in the practice profile (PUT /v1/practice); " +
+            "their public reviews are then ingested with their id in the competitor field.",
+        ),
+      );
+      return;
+    }
+    const names = practices.map((p) => p.name);
+    drawShareOfVoice(share, {
+      names,
+      shares: practices.map((p) => p.share_of_voice),
+      description:
+        `Share of voice, last ${days} days: ` +
+        practices.map((p) => `${p.name} ${p.share_of_voice == null ? "–" : percentFormat.format(p.share_of_voice)}`).join(", "),
+    });
+    const starts = practices[0].trend.length ? practices[0].trend : practices.find((p) => p.trend.length)?.trend || [];
+    const labels = starts.map((b) => labelFor(String(b.start).slice(0, 10), { month: "short", day: "numeric" }));
+    const keyOf = (b) => String(b.start).slice(0, 10);
+    const keys = starts.map(keyOf);
+    drawRatingTrend(ratings, {
+      labels,
+      series: practices.map((p) => {
+        const byKey = new Map(p.trend.map((b) => [keyOf(b), b.average_rating]));
+        return { name: p.name, own: p.own, values: keys.map((k) => (byKey.has(k) ? byKey.get(k) : null)) };
+      }),
+      description: `Average rating per ${interval} of ${names.join(", ")}, last ${days} days.`,
+    });
+    replace(
+      table,
+      el(
+        "div",
+        { class: "table-scroll" },
+        el(
+          "table",
+          { class: "table" },
+          el("caption", { class: "visually-hidden" }, `The practice and its competitors, last ${days} days`),
+          el(
+            "thead",
+            {},
+            el(
+              "tr",
+              {},
+              el("th", { scope: "col" }, "Practice"),
+              el("th", { scope: "col", class: "num" }, "Mentions"),
+              el("th", { scope: "col", class: "num" }, "Share of voice"),
+              el("th", { scope: "col", class: "num" }, "Avg rating"),
+              el("th", { scope: "col", class: "num" }, "Negative"),
+            ),
+          ),
+          el(
+            "tbody",
+            {},
+            practices.map((p, i) =>
+              el(
+                "tr",
+                { class: p.own ? "row-own" : "" },
+                el(
+                  "th",
+                  { scope: "row" },
+                  el("span", { class: "swatch swatch-series", "data-series": String(i) }),
+                  p.name,
+                  p.own ? el("span", { class: "muted small" }, " (you)") : null,
+                ),
+                el("td", { class: "num" }, intFormat.format(p.mentions)),
+                el("td", { class: "num" }, p.share_of_voice == null ? "–" : percentFormat.format(p.share_of_voice)),
+                el("td", { class: "num" }, p.average_rating == null ? "–" : oneDecimal.format(p.average_rating)),
+                el("td", { class: "num" }, p.negative_share == null ? "–" : percentFormat.format(p.negative_share)),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+    for (const swatch of table.querySelectorAll(".swatch-series")) {
+      swatch.style.backgroundColor = seriesColour(Number(swatch.dataset.series));
+    }
+  } catch (error) {
+    if (token !== state.tokens.competitors) return;
+    showError(share, error, loadCompetitors);
+  }
+}
+
+// --- testimonial wall ------------------------------------------------------------------------------
+
+const REJECT_REASONS = [
+  "Not specific enough",
+  "Mentions health details",
+  "Names a patient or staff member",
+  "Tone is not right for the website",
+  "Duplicate of a published testimonial",
+];
+
+const canCurate = () => state.role === "marketer" || state.role === "admin";
+
+async function loadWall() {
+  const token = ++state.tokens.wall;
+  const container = $("wall");
+  for (const tab of document.querySelectorAll("#wall-tabs [role=tab]")) {
+    const selected = tab.dataset.wall === state.wall;
+    tab.setAttribute("aria-selected", String(selected));
+    tab.tabIndex = selected ? 0 : -1;
+  }
+  $("wall-tabs").hidden = !canCurate();
+  if (!canCurate()) {
+    // Curation records are for marketers and admins only; a viewer key is not asked for them.
+    done(container);
+    replace(container, el("p", { class: "empty" }, "The testimonial wall needs a marketer or admin key."));
+    return;
+  }
+  showLoading(container);
+  try {
+    let cards;
+    if (state.wall === "candidates") {
+      const body = await getJson(PATHS.candidates, buildParams({ limit: 12 }));
+      cards = (body.items || []).map(candidateCard);
+    } else {
+      const body = await getJson(PATHS.testimonials, buildParams({ status: state.wall, limit: 50 }));
+      cards = (body.items || []).map(testimonialCard);
+    }
+    if (token !== state.tokens.wall) return;
+    done(container);
+    const empty = {
+      candidates: "No candidates: positive, specific reviews appear here until someone decides on them.",
+      approved: "Nothing approved yet.",
+      published: "Nothing published yet.",
+    };
+    replace(container, cards.length ? el("div", { class: "wall-grid" }, cards) : el("p", { class: "empty" }, empty[state.wall]));
+  } catch (error) {
+    if (token !== state.tokens.wall) return;
+    showError(container, error, loadWall);
+  }
+}
+
+function wallCard(mention, { extra = null, actions = [] }) {
+  const status = el("p", { class: "wall-status", role: "status" });
+  return el(
+    "div",
+    { class: "wall-card" },
+    mentionCard(mention, { compact: true }),
+    extra,
+    actions.length ? el("div", { class: "wall-actions" }, actions.map((make) => make(status))) : null,
+    status,
+  );
+}
+
+function actionButton(label, tone, run) {
+  return (status) => {
+    const button = el("button", { type: "button", class: `btn btn-small ${tone}` }, label);
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      status.textContent = "Saving…";
+      status.classList.remove("message-error");
+      try {
+        await run();
+        loadWall();
+      } catch (error) {
+        status.textContent = error.message;
+        status.classList.add("message-error");
+        button.disabled = false;
+      }
+    });
+    return button;
+  };
+}
+
+function rejectControl(mentionId) {
+  return (status) => {
+    const select = el(
+      "select",
+      { class: "select-small", "aria-label": "Reason to reject" },
+      el("option", { value: "" }, "Reject because…"),
+      REJECT_REASONS.map((r) => el("option", { value: r }, r)),
+    );
+    select.addEventListener("change", async () => {
+      if (!select.value) return;
+      select.disabled = true;
+      status.textContent = "Saving…";
+      try {
+        await postJson(`${PATHS.testimonials}/${mentionId}/decision`, { decision: "reject", reason: select.value });
+        loadWall();
+      } catch (error) {
+        status.textContent = error.message;
+        status.classList.add("message-error");
+        select.disabled = false;
+      }
+    });
+    return select;
+  };
+}
+
+function candidateCard(item) {
+  const id = item.mention.id;
+  return wallCard(item.mention, {
+    extra: el(
+      "p",
+      { class: "muted small wall-quality" },
+      `Quality ${percentFormat.format(item.quality)}`,
+      item.reasons && item.reasons.length ? ` · ${item.reasons.join("; ")}` : "",
+    ),
+    actions: [
+      actionButton("Approve", "btn-primary", () => postJson(`${PATHS.testimonials}/${id}/decision`, { decision: "approve" })),
+      rejectControl(id),
+    ],
+  });
+}
+
+function testimonialCard(record) {
+  const id = record.mention_id;
+  const mention = { ...record.mention, id, sentiment: { label: "positive" } };
+  const actions =
+    record.status === "approved"
+      ? [actionButton("Publish", "btn-primary", () => postJson(`${PATHS.testimonials}/${id}/publish`))]
+      : record.status === "published"
+        ? [actionButton("Unpublish", "btn-quiet", () => postJson(`${PATHS.testimonials}/${id}/unpublish`, {}))]
+        : [];
+  const extra =
+    record.status === "published"
+      ? el(
+          "p",
+          { class: "muted small" },
+          record.in_feed ? "In the public feed" : "Not in the feed: its authorisation is no longer valid",
+        )
+      : null;
+  return wallCard(mention, { extra, actions });
+}
+
+function showPublicFeedLink() {
+  const link = $("feed-link");
+  if (!state.tenant) return;
+  link.href = `/public/${encodeURIComponent(state.tenant)}/testimonials.html`;
+  link.hidden = false;
+}
+
+async function loadMe() {
+  try {
+    const me = await getJson(PATHS.me);
+    state.role = me.role;
+    state.tenant = me.tenant;
+    showPublicFeedLink();
+  } catch {
+    state.role = null;
+  }
+}
+
+async function loadAll() {
   loadOverview();
   loadAttention();
   loadReputation();
   loadThemes();
+  loadCompetitors();
   loadFilterOptions();
   runSearch();
+  await loadMe(); // the wall's buttons depend on the key's role
+  loadWall();
 }
 
 function showDashboard() {
@@ -1198,7 +1387,7 @@ async function signIn(event) {
   box.textContent = "Checking the key…";
   sessionStorage.setItem(KEY_STORAGE, key);
   try {
-    await getJson(PATHS.reputation, buildParams({ by: "location" })); // cheap probe of the key
+    await getJson(PATHS.me); // cheap probe of the key
     input.value = "";
     box.textContent = "";
     showDashboard();
@@ -1227,6 +1416,7 @@ function init() {
       loadOverview();
       loadAttention();
       loadThemes();
+      loadCompetitors();
       if ($("f-date").value === "period") runSearch();
     });
   }
@@ -1243,12 +1433,12 @@ function init() {
   for (const select of document.querySelectorAll("#search-form select")) select.addEventListener("change", () => runSearch());
   $("load-more").addEventListener("click", () => runSearch({ append: true }));
   $("export").addEventListener("click", exportCsv);
-  // Redraw the chart at its new width (so its text keeps its size) when the layout changes. The
-  // observer runs before the next paint, and only the width matters, so this cannot loop.
-  const chart = $("trend-chart");
-  new ResizeObserver(() => {
-    if (Math.abs(chart.clientWidth - Number(chart.dataset.renderedWidth || 0)) >= 8) renderTrend();
-  }).observe(chart);
+  for (const tab of document.querySelectorAll("#wall-tabs [role=tab]")) {
+    tab.addEventListener("click", () => {
+      state.wall = tab.dataset.wall;
+      loadWall();
+    });
+  }
 
   const checked = document.querySelector("input[name=period]:checked");
   state.days = checked ? Number(checked.value) : 30;
