@@ -38,7 +38,7 @@ DOCS: list[tuple[str, str, float, int, str | None, str]] = [
     ("n2", "negative", 2, 3, None, "Billing charged my insurance twice for one ultrasound."),
     ("u1", "neutral", 3, 4, None, "Parking was hard to find but the CT scan itself was quick."),
     ("p1", "positive", 5, 2, None, "The technologist explained every step of the mammogram, very gentle and kind."),
-    ("p2", "positive", 5, 5, None, "Front desk staff were welcoming and the radiologist called with results the same day."),
+    ("p2", "positive", 5, 5, None, "Front desk staff were welcoming and the radiologist called with results same day."),
     ("p3", "positive", 4, 9, None, XSS_TEXT),
     ("c1", "negative", 1, 2, "lakeside-imaging", "Lakeside lost my images and I had to repeat the scan."),
     ("c2", "positive", 5, 6, "lakeside-imaging", "Lakeside was fine, friendly and quick."),
@@ -150,7 +150,8 @@ def chart_data(page: Page, container: str) -> dict[str, Any]:
     data: dict[str, Any] = page.evaluate(
         """(selector) => {
             const chart = Chart.getChart(document.querySelector(selector + ' canvas'));
-            return {labels: chart.data.labels, datasets: chart.data.datasets.map((d) => ({label: d.label, data: d.data}))};
+            const datasets = chart.data.datasets.map((d) => ({label: d.label, data: d.data}));
+            return {labels: chart.data.labels, datasets};
         }""",
         container,
     )
