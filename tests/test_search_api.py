@@ -49,6 +49,7 @@ def scored(index: int, source: str, location: str, rating: float, label: str, da
             label=label,
             probabilities=probabilities,
             stars=rating,
+            aspects={"staff": float(rating), "knowledge": 5.0},
             topics=["billing_insurance"] if "Billing" in text else [],
             model="fixture",
             model_version="0",  # type: ignore[arg-type]
@@ -261,3 +262,28 @@ def test_query_strings_with_engine_syntax_never_fail(client, q: str) -> None:  #
 def test_query_syntax_documented_in_the_readme(client) -> None:  # type: ignore[no-untyped-def]
     assert len(texts(get(client, "/v1/mentions", q="billing | parking"))) == 2
     assert texts(get(client, "/v1/mentions", q="billing parking")) == []
+
+
+def test_aspect_scores_filter_the_results(client) -> None:  # type: ignore[no-untyped-def]
+    low_staff = get(client, "/v1/mentions", aspect="staff", aspect_max=2)
+    assert sorted(m["rating"] for m in low_staff.get_json()["items"]) == [1, 2]
+    both = get(client, "/v1/mentions", aspect="staff,knowledge", aspect_min=4.5)
+    assert sorted(m["rating"] for m in both.get_json()["items"]) == [5, 5]
+    assert get(client, "/v1/stats", aspect="staff", aspect_max=2).get_json()["total"] == 2
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"aspect_max": 2}, {"aspect": "bedside_manner"}, {"aspect": "staff", "aspect_min": 4, "aspect_max": 2}],
+)
+def test_bad_aspect_filters_get_400(client, params) -> None:  # type: ignore[no-untyped-def]
+    response = get(client, "/v1/mentions", **params)
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_query"
+
+
+def test_dates_with_offsets_beyond_the_engines_range_are_converted(client) -> None:  # type: ignore[no-untyped-def]
+    # ISO 8601 allows +23:08; java.time (the engines) stops at +18:00.
+    response = get(client, "/v1/reputation", date_to="0061-07-18T09:20:49.7+23:08")
+    assert response.status_code == 200 and response.get_json()["scores"] == []
+    assert get(client, "/v1/mentions", date_from="2026-03-01T00:00:00+23:30").status_code == 200
+    assert get(client, "/v1/mentions", date_to="0001-01-01T00:00:00+01:00").status_code == 400

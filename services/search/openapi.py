@@ -106,7 +106,8 @@ FILTER_DESCRIPTIONS = {
 }
 
 _FILTERS = "Filters: `q`, `sentiment`, `source`, `location`, `provider`, `kind`, `topic`, `language` (lists), " + (
-    "`rating_min`, `rating_max`, `date_from`, `date_to`."
+    "`aspect` (list) with `aspect_min`/`aspect_max`, `rating_min`, `rating_max`, `date_from`, `date_to`, and "
+    "`competitor` (list; without it only the practice's own mentions count)."
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,6 +22,9 @@ SortKey = Literal["relevance", "date", "rating"]
 
 class StoreUnavailable(Exception):
     """The engine cannot be reached or is overloaded; the caller may retry later."""
+
+
+AspectName = Literal["staff", "punctuality", "helpfulness", "knowledge"]
 
 
 class MentionFilter(BaseModel):
@@ -42,6 +45,12 @@ class MentionFilter(BaseModel):
     kind: list[MentionKind] = Field(default_factory=list, description="review, post, comment or testimonial.")
     topic: list[str] = Field(default_factory=list, max_length=20, description="Radiology topics, e.g. waiting_time.")
     language: list[str] = Field(default_factory=list, max_length=50, description="ISO 639-1 language codes.")
+    aspect: list[AspectName] = Field(
+        default_factory=list,
+        description="Model aspect scores (1-5) that must exist and lie within aspect_min..aspect_max.",
+    )
+    aspect_min: float | None = Field(None, ge=1, le=5, description="Lowest score of each listed aspect.")
+    aspect_max: float | None = Field(None, ge=1, le=5, description="Highest score of each listed aspect.")
     rating_min: float | None = Field(None, ge=1, le=5, description="Lowest source rating (1-5).")
     rating_max: float | None = Field(None, ge=1, le=5, description="Highest source rating (1-5).")
     date_from: AwareDatetime | None = Field(None, description="Published at or after (ISO 8601 with zone).")
@@ -52,8 +61,24 @@ class MentionFilter(BaseModel):
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
 
+    @field_validator("date_from", "date_to")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        # ISO 8601 allows offsets up to ±23:59 but the engines (java.time) stop at ±18:00: the
+        # same instant in UTC is what they get.
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("date is out of range") from None
+
     @model_validator(mode="after")
     def _ranges(self) -> MentionFilter:
+        if (self.aspect_min is not None or self.aspect_max is not None) and not self.aspect:
+            raise ValueError("aspect_min and aspect_max need aspect (staff, punctuality, helpfulness, knowledge)")
+        if self.aspect_min is not None and self.aspect_max is not None and self.aspect_min > self.aspect_max:
+            raise ValueError("aspect_min is greater than aspect_max")
         if self.rating_min is not None and self.rating_max is not None and self.rating_min > self.rating_max:
             raise ValueError("rating_min is greater than rating_max")
         if self.date_from and self.date_to and self.date_from > self.date_to:

@@ -448,6 +448,10 @@ def build_query(tenant: str, f: MentionFilter, *, side_by_side: bool = False) ->
         filters.append({"terms": {"competitor": list(f.competitor)}})
     else:
         must_not.append({"exists": {"field": "competitor"}})
+    bounds = {op: value for op, value in (("gte", f.aspect_min), ("lte", f.aspect_max)) if value is not None}
+    for aspect in f.aspect:
+        field = f"sentiment.aspects.{aspect}"
+        filters.append({"range": {field: bounds}} if bounds else {"exists": {"field": field}})
     rating: dict[str, float] = {}
     if f.rating_min is not None:
         rating["gte"] = f.rating_min

@@ -961,6 +961,11 @@ function searchFilters() {
     rating_min: data.get("rating_min"),
     rating_max: data.get("rating_max"),
   };
+  // "Scored low on staff" and the like: the model's aspect score at most 2.5 of 5.
+  if (data.get("aspect")) {
+    filters.aspect = data.get("aspect");
+    filters.aspect_max = 2.5;
+  }
   if (data.get("date") === "period") {
     const { current } = periodRanges(state.days);
     filters.date_from = current.from;
