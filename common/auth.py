@@ -25,6 +25,7 @@ class Role(IntEnum):
 class Principal:
     tenant: str
     role: Role
+    key_id: str = ""  # a non-secret name of the key (see key_fingerprint), for audit records
 
     def can(self, needed: Role) -> bool:
         return self.role >= needed
@@ -51,7 +52,7 @@ class ApiKeyRegistry:
                 raise ApiKeyError(f"API key entry {position} is shorter than 16 characters")
             if role not in Role.__members__:
                 raise ApiKeyError(f"API key entry {position} has unknown role {role!r}")
-            entries[_digest(key)] = Principal(tenant=tenant.lower(), role=Role[role])
+            entries[_digest(key)] = Principal(tenant=tenant.lower(), role=Role[role], key_id=key_fingerprint(key))
         return cls(entries)
 
     def authenticate(self, presented: str | None) -> Principal | None:
@@ -66,6 +67,11 @@ class ApiKeyRegistry:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def key_fingerprint(key: str) -> str:
+    """A non-secret name for an API key: the first 12 hex digits of its SHA-256."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
 
 
 def _digest(key: str) -> bytes:

@@ -174,9 +174,9 @@ def requires(role: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
             if principal is None:
                 message = "missing API key" if not presented else "invalid API key"
                 raise ApiError(401, "unauthenticated", f"{message}; send 'Authorization: Bearer <key>'")
+            g.principal = principal  # set before the role check, so a refused attempt is audited too
             if not principal.can(role):
                 raise ApiError(403, "forbidden", f"this endpoint needs the {role.name} role")
-            g.principal = principal
             return view(*args, **kwargs)
 
         return wrapper

@@ -16,7 +16,6 @@ from services.search.reputation import reputation_scores
 from services.search.store.base import (
     ExportRequest,
     InvalidCursor,
-    MentionFilter,
     MentionStore,
     ReputationRequest,
     SearchRequest,
@@ -29,8 +28,6 @@ blueprint = Blueprint("search", __name__)
 
 Q = TypeVar("Q", bound=BaseModel)
 
-_LIST_PARAMS = {name for name, f in MentionFilter.model_fields.items() if get_origin(f.annotation) is list}
-
 
 def _store() -> MentionStore:
     store: MentionStore = current_app.extensions["radar.store"]
@@ -39,10 +36,11 @@ def _store() -> MentionStore:
 
 def parse_query(model: type[Q]) -> Q:
     """Query-string parameters as ``model``; lists accept repeats and commas (``source=a,b``)."""
+    lists = {name for name, f in model.model_fields.items() if get_origin(f.annotation) is list}
     raw: dict[str, Any] = {}
     for name in request.args:
         values = request.args.getlist(name)
-        if name in _LIST_PARAMS:
+        if name in lists:
             raw[name] = [v.strip() for value in values for v in value.split(",") if v.strip()]
         else:
             raw[name] = values[-1]

@@ -10,7 +10,11 @@ from common.http import create_service_app
 from common.logging import configure_logging
 from common.settings import Settings
 from services.search.api import blueprint
+from services.search.audit.api import blueprint as audit_blueprint
+from services.search.audit.recorder import install_audit
+from services.search.audit.store import AuditLog, EngineAuditLog
 from services.search.dashboard import blueprint as dashboard_blueprint
+from services.search.erasure import blueprint as erasure_blueprint
 from services.search.openapi import blueprint as openapi_blueprint
 from services.search.practice.api import blueprint as practice_blueprint
 from services.search.practice.store import EnginePracticeStore, PracticeStore
@@ -50,11 +54,18 @@ def build_practice_store(settings: Settings, store: MentionStore | None = None) 
     return EnginePracticeStore(engine, alias, shards=settings.index_shards, replicas=settings.index_replicas)
 
 
+def build_audit_log(settings: Settings, store: MentionStore | None = None) -> EngineAuditLog:
+    """The audit trail (``<alias>-audit``)."""
+    engine, alias = _beside(settings, store)
+    return EngineAuditLog(engine, alias, shards=settings.index_shards, replicas=settings.index_replicas)
+
+
 def create_app(
     settings: Settings | None = None,
     store: MentionStore | None = None,
     curation: CurationStore | None = None,
     practice: PracticeStore | None = None,
+    audit_log: AuditLog | None = None,
 ) -> Flask:
     settings = settings or Settings()
     if store is None:
@@ -71,16 +82,21 @@ def create_app(
         log.warning("search engine unreachable at start-up; the curation indices are created on first use")
 
     practice = practice or build_practice_store(settings, store)
-    try:
-        practice.ensure_schema()
-    except StoreUnavailable:
-        log.warning("search engine unreachable at start-up; the practice index is created on first use")
+    audit_log = audit_log or build_audit_log(settings, store)
+    for records in (practice, audit_log):
+        try:
+            records.ensure_schema()
+        except StoreUnavailable:
+            log.warning("search engine unreachable at start-up; record indices are created on first use")
 
     app = create_service_app("search", settings)
     app.extensions["radar.store"] = store
     app.extensions["radar.curation"] = curation
     app.extensions["radar.practice"] = practice
+    install_audit(app, audit_log)
     app.register_blueprint(blueprint)
+    app.register_blueprint(erasure_blueprint)
+    app.register_blueprint(audit_blueprint)
     app.register_blueprint(openapi_blueprint)
     app.register_blueprint(practice_blueprint)
     app.register_blueprint(testimonials_blueprint)

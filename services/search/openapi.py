@@ -25,6 +25,7 @@ from common.openapi import (
 )
 from common.schema import Mention, ScoredMention
 from common.settings import Settings
+from services.search.audit.openapi import AUDIT_TAGS, audit_models, audit_paths
 from services.search.practice.openapi import PRACTICE_TAGS, practice_models, practice_paths
 from services.search.reputation import ReputationScore
 from services.search.store.base import (
@@ -86,6 +87,14 @@ class Reputation(BaseModel):
     scores: list[ReputationScore]
 
 
+class Erasure(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    erased: str = Field(description="The mention id.")
+    removed_from: list[Literal["index", "testimonials"]]
+    kafka: str = Field(description="What happens to the copies on the Kafka topics.")
+
+
 FILTER_DESCRIPTIONS = {
     "sentiment": "Sentiment labels to include.",
     "source": "Sources to include (google, yelp, healthgrades, ...).",
@@ -121,6 +130,8 @@ def build_document(settings: Settings) -> dict[str, Any]:
             (Reputation, "serialization"),
             *testimonial_models(),
             *practice_models(),
+            *audit_models(),
+            (Erasure, "serialization"),
         ]
     )
     viewer = Role.viewer
@@ -188,6 +199,29 @@ def build_document(settings: Settings) -> dict[str, Any]:
             503: unavailable,
         },
     )
+    erase = operation(
+        components,
+        operation_id="eraseMention",
+        summary="Erase a mention everywhere",
+        tags=["search"],
+        role=Role.admin,
+        description=(
+            "Removes the mention's content from the index (an erasure marker with only the id stays, so replays "
+            "and connectors cannot bring it back) and its testimonial curation record; HIPAA authorisation records "
+            "are kept. Kafka copies expire with the topics' retention. Recorded in the audit trail."
+        ),
+        parameters=[
+            path_parameter(
+                "mention_id", Mention.model_json_schema()["properties"]["id"], "32 lower-case hexadecimal characters."
+            )
+        ],
+        responses={
+            200: json_response("What was erased.", components.ref(Erasure)),
+            400: "Not a mention id (code `invalid_id`).",
+            404: "No such mention for this practice, or already erased (code `not_found`).",
+            503: unavailable,
+        },
+    )
     stats = operation(
         components,
         operation_id="stats",
@@ -242,12 +276,13 @@ def build_document(settings: Settings) -> dict[str, Any]:
     paths: dict[str, Any] = {
         "/v1/mentions": {"get": search},
         "/v1/mentions/export.csv": {"get": export},
-        "/v1/mentions/{mention_id}": {"get": get_one},
+        "/v1/mentions/{mention_id}": {"get": get_one, "delete": erase},
         "/v1/stats": {"get": stats},
         "/v1/topics/negative": {"get": topics},
         "/v1/reputation": {"get": reputation},
     }
     paths.update(practice_paths(components, FILTER_DESCRIPTIONS))
+    paths.update(audit_paths(components))
     paths.update(testimonial_paths(components))
     ready = ready_schema({"search_engine": {"enum": ["ok", "unreachable"]}})
     paths.update(health_paths(components, ready, "the search engine answers.", True))
@@ -260,6 +295,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
             {"name": "search", "description": "Finding and exporting mentions."},
             {"name": "statistics", "description": "Counts, trends and reputation."},
             *PRACTICE_TAGS,
+            *AUDIT_TAGS,
             *TESTIMONIAL_TAGS,
             *COMMON_TAGS,
         ],

@@ -234,6 +234,9 @@ class MentionStore(Protocol):
 
     def rating_cells(self, tenant: str, request: ReputationRequest) -> list[RatingCell]: ...
 
+    def erase(self, tenant: str, mention_id: str) -> bool:
+        """Remove the mention's content for good; False if there was no such mention."""
+
     def refresh(self) -> None:
         """Make recent writes searchable now (tests and imports; the engine does it each second)."""
 

@@ -90,6 +90,9 @@ class SearchEngine(Protocol):
     ) -> None:
         """Write one document; ``WriteConflict`` if the condition (or ``create``) fails."""
 
+    def delete_document(self, index: str, doc_id: str, *, refresh: Refresh = "true") -> bool:
+        """Delete one document by id; False if there was none."""
+
 
 def _is_outage(status: object) -> bool:
     return not isinstance(status, int) or status == 429 or status >= 500
@@ -213,6 +216,10 @@ class ElasticsearchEngine:
             )
         except ConflictError as exc:
             raise WriteConflict(doc_id) from exc
+
+    def delete_document(self, index: str, doc_id: str, *, refresh: Refresh = "true") -> bool:
+        response = self._call(self._es.options(ignore_status=404).delete, index=index, id=doc_id, refresh=refresh)
+        return bool(response.meta.status == 200)
 
 
 class OpenSearchEngine:
@@ -338,6 +345,15 @@ class OpenSearchEngine:
             self._call(self._os.index, index=index, id=doc_id, body=document, params=params)
         except ConflictError as exc:
             raise WriteConflict(doc_id) from exc
+
+    def delete_document(self, index: str, doc_id: str, *, refresh: Refresh = "true") -> bool:
+        from opensearchpy.exceptions import NotFoundError
+
+        try:
+            self._call(self._os.delete, index=index, id=doc_id, params={"refresh": refresh})
+        except NotFoundError:
+            return False
+        return True
 
 
 def _module_names(nodes: Iterable[dict[str, Any]]) -> set[str]:

@@ -42,6 +42,10 @@ from services.search.store.mapping import MAPPING_VERSION, index_template, mappi
 
 log = logging.getLogger(__name__)
 
+# External version of an erasure marker: above any revision time in milliseconds (year 2^62 ms
+# is 146 million years away) and below the engines' limit (2^63 - 1).
+ERASED_VERSION = 2**62
+
 _SORTS: dict[str, list[str]] = {
     "relevance": ["_score", "occurred_at", "id"],
     "date": ["occurred_at", "id"],
@@ -209,13 +213,45 @@ class EngineMentionStore:
                 "_source": document_from_mention(mention),
             }
 
+    def erase(self, tenant: str, mention_id: str) -> bool:
+        """Replace the mention with a marker that holds nothing but its id and tenant.
+
+        The marker carries the highest external version the product ever writes, so a replay of
+        the mention from Kafka, or a connector fetching it again, can never bring it back (each
+        would be rejected as stale); search, statistics and reads skip markers.  False if there
+        was no such mention for this tenant (or it was erased already).
+        """
+        if self.get(tenant, mention_id) is None:
+            return False
+        now = datetime.now(UTC).isoformat()
+        marker = {"id": mention_id, "tenant": tenant, "erased_at": now, "ingested_at": now}
+        action = {
+            "_op_type": "index",
+            "_index": self.alias,
+            "_id": mention_id,
+            "version": ERASED_VERSION,
+            "version_type": "external_gte",
+            "_source": marker,
+        }
+        for ok, item in self.engine.bulk([action]):
+            if not ok:
+                raise StoreUnavailable(f"erasing failed with {item['index'].get('status')}")
+        self.engine.refresh(self.alias)
+        return True
+
     def refresh(self) -> None:
         self.engine.refresh(self.alias)
 
     # ------------------------------------------------------------------------- reads
     def get(self, tenant: str, mention_id: str) -> dict[str, Any] | None:
         page = self._search_raw(
-            {"bool": {"filter": [{"term": {"tenant": tenant}}, {"term": {"id": mention_id}}]}}, size=1
+            {
+                "bool": {
+                    "filter": [{"term": {"tenant": tenant}}, {"term": {"id": mention_id}}],
+                    "must_not": [{"exists": {"field": "erased_at"}}],
+                }
+            },
+            size=1,
         )
         hits = page["hits"]["hits"]
         return _public(hits[0]["_source"]) if hits else None
@@ -436,7 +472,7 @@ def build_query(tenant: str, f: MentionFilter, *, side_by_side: bool = False) ->
             filters.append({"terms": {field: list(values)}})
     # Competitors' reviews share the tenant's index (they are compared side by side) but never
     # count as the practice's own: without a competitor filter, only mentions without one match.
-    must_not: list[dict[str, Any]] = []
+    must_not: list[dict[str, Any]] = [{"exists": {"field": "erased_at"}}]
     own = {"bool": {"must_not": [{"exists": {"field": "competitor"}}]}}
     if side_by_side and f.competitor:
         filters.append(

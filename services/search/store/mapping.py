@@ -69,6 +69,7 @@ def mappings() -> dict[str, Any]:
             "location": _KEYWORD,
             "provider": _KEYWORD,
             "competitor": _KEYWORD,
+            "erased_at": {"type": "date"},
             "source": _KEYWORD,
             "kind": _KEYWORD,
             "external_id": _KEYWORD,

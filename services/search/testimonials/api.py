@@ -26,7 +26,6 @@ from pydantic import BaseModel, ValidationError
 from common.auth import Role
 from common.http import (
     ApiError,
-    _presented_key,
     current_principal,
     read_model_body,
     requires,
@@ -74,13 +73,8 @@ def _mentions() -> MentionStore:
     return store
 
 
-def key_fingerprint(key: str) -> str:
-    """A non-secret name for an API key: the first 12 hex digits of its SHA-256."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
-
-
 def _actor() -> str:
-    return key_fingerprint(_presented_key() or "")
+    return current_principal().key_id
 
 
 def _engine_errors(view: Callable[P, R]) -> Callable[P, R]:

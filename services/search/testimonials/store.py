@@ -130,6 +130,9 @@ class CurationStore(Protocol):
         self, tenant: str, mention_ids: Sequence[str] | None, limit: int
     ) -> list[AuthorisationRecord]: ...
 
+    def erase_mention(self, tenant: str, mention_id: str) -> bool:
+        """Delete the curation record (it holds a copy of the review); authorisations are kept."""
+
     def is_healthy(self) -> bool: ...
 
 
@@ -166,8 +169,12 @@ class EngineCurationStore:
         if not self._ready:
             self.ensure_schema()
 
+    def erase_mention(self, tenant: str, mention_id: str) -> bool:
+        self._ensure_ready()
+        return self.engine.delete_document(self.testimonials, self._testimonial_id(tenant, mention_id))
+
     def drop(self) -> None:
-        """Delete both indices (tests and resets only; the API never deletes a record)."""
+        """Delete both indices (tests and resets only)."""
         self.engine.delete_indices(f"{self.testimonials}-v*")
         self.engine.delete_indices(f"{self.authorisations}-v*")
 

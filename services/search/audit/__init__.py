@@ -1,0 +1,1 @@
+"""The append-only audit trail: who searched, exported, curated, published, revoked or erased what."""

@@ -1,0 +1,121 @@
+"""Audit records in ``<alias>-audit`` on the mentions' engine: written once, never changed.
+
+Each record is created with ``op_type=create`` under a random id, and nothing in the product
+updates or deletes one; retention is at least six years (HIPAA's documentation rule, 45 CFR
+164.316(b)(2)), so the index is never part of a reindex or an erasure.  Writes do not wait for a
+refresh (an audit write should not slow the request it records); reads see them within a second.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Protocol
+
+from services.search.audit.models import AuditQuery, AuditRecord
+from services.search.store.base import InvalidCursor
+from services.search.store.engines import SearchEngine
+from services.search.store.records import ensure_record_index
+
+AUDIT_MAPPING_VERSION = 1
+_KEYWORD = {"type": "keyword"}
+
+
+def audit_mappings() -> dict[str, Any]:
+    return {
+        "dynamic": "strict",
+        "properties": {
+            "id": _KEYWORD,
+            "at": {"type": "date"},
+            "tenant": _KEYWORD,
+            "actor": _KEYWORD,
+            "role": _KEYWORD,
+            "action": _KEYWORD,
+            "method": _KEYWORD,
+            "route": _KEYWORD,
+            "targets": _KEYWORD,
+            "parameters": {"type": "object", "enabled": False},
+            "detail": {"type": "object", "enabled": False},
+            "status": {"type": "integer"},
+            "request_id": _KEYWORD,
+        },
+    }
+
+
+class AuditLog(Protocol):
+    def ensure_schema(self) -> None: ...
+
+    def append(self, record: AuditRecord) -> None: ...
+
+    def query(self, tenant: str, query: AuditQuery) -> tuple[list[AuditRecord], str | None]: ...
+
+
+class EngineAuditLog:
+    def __init__(self, engine: SearchEngine, mentions_alias: str, *, shards: int = 1, replicas: int = 0) -> None:
+        self.engine = engine
+        self.alias = f"{mentions_alias}-audit"
+        self._shards = shards
+        self._replicas = replicas
+        self._ready = False
+
+    def ensure_schema(self) -> None:
+        ensure_record_index(
+            self.engine,
+            self.alias,
+            audit_mappings(),
+            version=AUDIT_MAPPING_VERSION,
+            shards=self._shards,
+            replicas=self._replicas,
+        )
+        self._ready = True
+
+    def append(self, record: AuditRecord) -> None:
+        if not self._ready:
+            self.ensure_schema()
+        self.engine.index_document(
+            self.alias, record.id, record.model_dump(mode="json"), refresh="false", create=True
+        )
+
+    def query(self, tenant: str, query: AuditQuery) -> tuple[list[AuditRecord], str | None]:
+        if not self._ready:
+            self.ensure_schema()
+        filters: list[dict[str, Any]] = [{"term": {"tenant": tenant}}]
+        if query.action:
+            filters.append({"terms": {"action": list(query.action)}})
+        if query.actor:
+            filters.append({"term": {"actor": query.actor}})
+        if query.target:
+            filters.append({"term": {"targets": query.target}})
+        dates = {op: value.isoformat() for op, value in (("gte", query.date_from), ("lte", query.date_to)) if value}
+        if dates:
+            filters.append({"range": {"at": dates}})
+        body: dict[str, Any] = {
+            "query": {"bool": {"filter": filters}},
+            "size": query.size,
+            "sort": [{"at": "desc"}, {"id": "desc"}],
+        }
+        if query.cursor:
+            body["search_after"] = _decode(query.cursor)
+        hits = self.engine.search(self.alias, body)["hits"]["hits"]
+        records = [AuditRecord.model_validate(h["_source"]) for h in hits]
+        next_cursor = _encode(hits[-1]["sort"]) if len(hits) == query.size else None
+        return records, next_cursor
+
+    def drop(self) -> None:
+        self.engine.delete_indices(f"{self.alias}-v*")
+
+
+def _encode(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        raise InvalidCursor("not a cursor from this endpoint") from None
+    if not (isinstance(values, list) and len(values) == 2 and isinstance(values[0], int | str)):
+        raise InvalidCursor("not a cursor from this endpoint")
+    if not isinstance(values[1], str):
+        raise InvalidCursor("not a cursor from this endpoint")
+    return values
