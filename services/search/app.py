@@ -9,6 +9,8 @@ from flask import Flask
 from common.http import create_service_app
 from common.logging import configure_logging
 from common.settings import Settings
+from services.alerts.api import blueprint as alerts_blueprint
+from services.alerts.store import AlertStore, EngineAlertStore
 from services.search.api import blueprint
 from services.search.dashboard import blueprint as dashboard_blueprint
 from services.search.openapi import blueprint as openapi_blueprint
@@ -41,8 +43,23 @@ def build_curation_store(settings: Settings, store: MentionStore | None = None) 
     )
 
 
+def build_alert_store(settings: Settings, store: MentionStore | None = None) -> EngineAlertStore:
+    """Alert rules and history, on the mentions' engine (``<alias>-alert-rules``, ``<alias>-alerts``)."""
+    engine = (
+        store.engine
+        if isinstance(store, EngineMentionStore)
+        else connect(settings.search_engine, settings.search_hosts)
+    )
+    return EngineAlertStore(
+        engine, settings.index_alias, shards=settings.index_shards, replicas=settings.index_replicas
+    )
+
+
 def create_app(
-    settings: Settings | None = None, store: MentionStore | None = None, curation: CurationStore | None = None
+    settings: Settings | None = None,
+    store: MentionStore | None = None,
+    curation: CurationStore | None = None,
+    alerts: AlertStore | None = None,
 ) -> Flask:
     settings = settings or Settings()
     if store is None:
@@ -57,13 +74,20 @@ def create_app(
         curation.ensure_schema()
     except StoreUnavailable:
         log.warning("search engine unreachable at start-up; the curation indices are created on first use")
+    alerts = alerts or build_alert_store(settings, store)
+    try:
+        alerts.ensure_schema()
+    except StoreUnavailable:
+        log.warning("search engine unreachable at start-up; the alert indices are created on first use")
 
     app = create_service_app("search", settings)
     app.extensions["radar.store"] = store
     app.extensions["radar.curation"] = curation
+    app.extensions["radar.alerts"] = alerts
     app.register_blueprint(blueprint)
     app.register_blueprint(openapi_blueprint)
     app.register_blueprint(testimonials_blueprint)
     app.register_blueprint(public_testimonials_blueprint)
     app.register_blueprint(dashboard_blueprint)
+    app.register_blueprint(alerts_blueprint)
     return app

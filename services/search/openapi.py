@@ -25,6 +25,7 @@ from common.openapi import (
 )
 from common.schema import Mention, ScoredMention
 from common.settings import Settings
+from services.alerts.openapi import ALERT_TAGS, alert_models, alert_paths
 from services.search.reputation import ReputationScore
 from services.search.store.base import (
     ExportRequest,
@@ -117,6 +118,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
             (TopicTrend, "serialization"),
             (Reputation, "serialization"),
             *testimonial_models(),
+            *alert_models(),
         ]
     )
     viewer = Role.viewer
@@ -244,6 +246,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
         "/v1/reputation": {"get": reputation},
     }
     paths.update(testimonial_paths(components))
+    paths.update(alert_paths(components))
     ready = ready_schema({"search_engine": {"enum": ["ok", "unreachable"]}})
     paths.update(health_paths(components, ready, "the search engine answers.", True))
     return openapi_document(
@@ -255,6 +258,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
             {"name": "search", "description": "Finding and exporting mentions."},
             {"name": "statistics", "description": "Counts, trends and reputation."},
             *TESTIMONIAL_TAGS,
+            *ALERT_TAGS,
             *COMMON_TAGS,
         ],
     )
