@@ -89,10 +89,12 @@ def _engine_store(settings: Settings, engine: str) -> EngineMentionStore:
 
 
 def _drop_all(store: EngineMentionStore) -> None:
-    """Delete the mentions index and the curation indices that the search app creates beside it."""
+    """Delete the mentions index and the curation and alert indices that the search app creates beside it."""
+    from services.alerts.store import EngineAlertStore
     from services.search.testimonials.store import EngineCurationStore
 
     EngineCurationStore(store.engine, store.alias).drop()
+    EngineAlertStore(store.engine, store.alias).drop()
     store.drop()
 
 

@@ -14,12 +14,14 @@ Redactor = Callable[[str], str]
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<!\w)(?:\+?\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)|\d{2,4})[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?!\w)")
+_RUN = re.compile(r"\d{7,}")
 _DIGITS = re.compile(r"\d[\d\s-]{4,}\d")
 
 
 def default_redact(text: str) -> str:
     """Mask e-mails, phone numbers and runs of six or more digits."""
     text = _EMAIL.sub("[email]", text)
+    text = _RUN.sub("[number]", text)
     text = _PHONE.sub("[phone]", text)
     return _DIGITS.sub(lambda m: "[number]" if sum(c.isdigit() for c in m.group(0)) >= 6 else m.group(0), text)
 
