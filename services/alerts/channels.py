@@ -167,7 +167,8 @@ class SmtpSender:
         email["From"] = self._sender
         email["To"] = ", ".join(channel.to)
         email["Subject"] = message.title
-        email["Message-ID"] = f"<{message.key}@radar.alerts>"
+        # A stable Message-ID: a retried send is the same message to the mail system.
+        email["Message-ID"] = f"<{hashlib.sha256(message.key.encode()).hexdigest()[:32]}@radar.alerts>"
         email["X-Radar-Idempotency-Key"] = message.key
         email.set_content(email_text(message))
         try:
