@@ -107,6 +107,12 @@ class Settings(BaseSettings):
     alerts_dispatcher_group: str = Field(
         "", description="Consumer group of the alert dispatchers; empty means <topic prefix>.alerts-dispatcher."
     )
+    alerts_batch_size: int = Field(
+        50, ge=1, description="Most records the alert evaluator or dispatcher takes at once."
+    )
+    alerts_batch_wait_ms: int = Field(
+        50, ge=0, description="Longest wait of the alert evaluator to fill a batch before evaluating what is there."
+    )
     alerts_rules_cache_s: float = Field(
         5.0, ge=0, description="How long the evaluator reuses a tenant's rules before reading them again."
     )

@@ -56,7 +56,13 @@ class Stopping(RetryableError):
 
 
 def update_alert(
-    store: AlertStore, tenant: str, alert_id: str, change: Callable[[AlertRecord], bool], attempts: int = 5
+    store: AlertStore,
+    tenant: str,
+    alert_id: str,
+    change: Callable[[AlertRecord], bool],
+    *,
+    refresh: bool = True,
+    attempts: int = 5,
 ) -> AlertRecord | None:
     """Read, change and conditionally write an alert, again on a lost race; None if it is gone.
 
@@ -70,7 +76,7 @@ def update_alert(
         if not change(record):
             return record
         try:
-            store.save_alert(record, found)
+            store.save_alert(record, found, refresh=refresh)
             return record
         except Conflict:
             continue
@@ -184,7 +190,9 @@ class Dispatcher:
     def _send(self, rule: RuleRecord, message: AlertMessage, kind: DeliveredAs) -> str | None:
         error = self._deliverer.deliver(rule, message)
         if error is None:
-            self._finish(message.alerts, "delivered", kind, None, key=message.key)
+            # Only a throttle searches for deliveries (count_delivered); skip the refresh otherwise.
+            refresh = bool(rule.delivery.max_per_hour)
+            self._finish(message.alerts, "delivered", kind, None, key=message.key, refresh=refresh)
             log.info("delivered %s alert message to %d channel(s)", kind, len(rule.channels))
         else:
             self._finish(message.alerts, "failed", None, error, key=message.key)
@@ -198,6 +206,7 @@ class Dispatcher:
         kind: DeliveredAs | None,
         error: str | None,
         key: str | None = None,
+        refresh: bool = True,
     ) -> None:
         now = self._clock()
 
@@ -212,7 +221,7 @@ class Dispatcher:
             return True
 
         for alert in alerts:
-            update_alert(self._store, alert.tenant, alert.id, change)
+            update_alert(self._store, alert.tenant, alert.id, change, refresh=refresh)
 
     # ------------------------------------------------------------------------- sweeps
     def sweep(self, limit: int = 500) -> list[tuple[list[str], str]]:
@@ -255,7 +264,7 @@ class Dispatcher:
             record.delivery_state = "sending"
             record.claimed_until = now + self._claim
             try:
-                self._store.save_alert(record, item)
+                self._store.save_alert(record, item, refresh=False)  # the seq_no guards it, not a search
             except Conflict:
                 continue  # another dispatcher took it, or a person changed it: next sweep decides
             claimed.append(record)
@@ -367,7 +376,7 @@ def build_loop(settings: Settings, bus: Bus, dispatcher: Dispatcher) -> BatchLoo
         subscription=bus.subscribe([settings.topics.alerts], settings.alerts_dispatcher_consumer_group),
         publisher=bus.publisher(),
         processor=DispatchProcessor(dispatcher, settings.topics.alerts_dead_letter),
-        batch_size=50,
+        batch_size=settings.alerts_batch_size,
         batch_wait_s=0.01,
         produce_timeout_s=settings.produce_timeout_s,
     )

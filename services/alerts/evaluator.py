@@ -129,7 +129,7 @@ class EvaluationProcessor:
             if reasons is None:
                 continue
             alert = build_alert(rule, mention, reasons, excerpt_chars=self._excerpt_chars, redact=self._redact)
-            if not self._store.create_alert(alert):
+            if not self._store.create_alert(alert, refresh=False):
                 existing = self._store.get_alert(mention.tenant, alert.id)
                 if existing is None or existing.record.delivery_state != "pending":
                     continue  # raised before: never twice for the same rule and mention
@@ -151,8 +151,8 @@ def build_loop(settings: Settings, bus: Bus, store: AlertStore, redact: Redactor
             excerpt_chars=settings.alerts_excerpt_chars,
             redact=redact,
         ),
-        batch_size=settings.indexer_batch_size,
-        batch_wait_s=settings.indexer_batch_wait_ms / 1000,
+        batch_size=settings.alerts_batch_size,
+        batch_wait_s=settings.alerts_batch_wait_ms / 1000,
         produce_timeout_s=settings.produce_timeout_s,
     )
 

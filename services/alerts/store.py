@@ -1,24 +1,26 @@
 """Alert rules and alert history on the search engine: ``<alias>-alert-rules`` and ``<alias>-alerts``.
 
 The same pattern as the testimonial store: a versioned index behind an alias, a strict mapping,
-``refresh=true`` on every write (the dispatcher's throttle counts what it just delivered), and
-conditional writes (``if_seq_no``) so two writers cannot lose each other's change.  An alert's
-id is ``<tenant>.<rule>.<mention>`` and is created only if absent: a replayed or re-scored
-mention never raises the same rule twice, while an edited review that turns negative (no record
-yet) does.  Every read takes the tenant and filters on it.
+``refresh=true`` on writes that a search must see at once (API changes, held alerts, deliveries
+that a throttle counts; the evaluator's and dispatcher's other writes skip it, since reads by id
+and conditional writes are real-time anyway), and conditional writes (``if_seq_no``) so two
+writers cannot lose each other's change.  An alert's id is ``<tenant>.<rule>.<mention>`` and is
+created only if absent: a replayed or re-scored mention never raises the same rule twice, while
+an edited review that turns negative (no record yet) does.  Every read takes the tenant and
+filters on it.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from services.alerts.models import AlertQuery, AlertRecord, RuleRecord
-from services.search.store.engines import SearchEngine, WriteConflict
+from services.search.store.engines import Refresh, SearchEngine, WriteConflict
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +127,16 @@ class AlertStore(Protocol):
 
     def delete_rule(self, tenant: str, rule_id: str) -> bool: ...
 
-    def create_alert(self, alert: AlertRecord) -> bool:
-        """Store a new alert; False when one with the same id exists already."""
+    def create_alert(self, alert: AlertRecord, *, refresh: bool = True) -> bool:
+        """Store a new alert; False when one with the same id exists already.
+
+        ``refresh`` makes it visible to searches at once; reads by id and conditional writes
+        never need it, so the hot path (evaluator, dispatcher) skips the cost of a refresh.
+        """
 
     def get_alert(self, tenant: str, alert_id: str) -> Versioned[AlertRecord] | None: ...
 
-    def save_alert(self, alert: AlertRecord, previous: Versioned[AlertRecord]) -> None: ...
+    def save_alert(self, alert: AlertRecord, previous: Versioned[AlertRecord], *, refresh: bool = True) -> None: ...
 
     def list_alerts(self, tenant: str, query: AlertQuery) -> list[AlertRecord]: ...
 
@@ -211,9 +217,9 @@ class EngineAlertStore:
         return True
 
     # ------------------------------------------------------------------------- alerts
-    def create_alert(self, alert: AlertRecord) -> bool:
+    def create_alert(self, alert: AlertRecord, *, refresh: bool = True) -> bool:
         try:
-            self._write(self.alerts, alert.id, alert, None)
+            self._write(self.alerts, alert.id, alert, None, refresh=refresh)
         except Conflict:
             return False
         return True
@@ -221,8 +227,8 @@ class EngineAlertStore:
     def get_alert(self, tenant: str, alert_id: str) -> Versioned[AlertRecord] | None:
         return self._get(self.alerts, alert_id, tenant, AlertRecord)
 
-    def save_alert(self, alert: AlertRecord, previous: Versioned[AlertRecord]) -> None:
-        self._write(self.alerts, alert.id, alert, previous)
+    def save_alert(self, alert: AlertRecord, previous: Versioned[AlertRecord], *, refresh: bool = True) -> None:
+        self._write(self.alerts, alert.id, alert, previous, refresh=refresh)
 
     def list_alerts(self, tenant: str, query: AlertQuery) -> list[AlertRecord]:
         self._ensure_ready()
@@ -346,24 +352,23 @@ class EngineAlertStore:
             return None
         return Versioned(model.model_validate(found["_source"]), found["_seq_no"], found["_primary_term"])
 
-    def _write(self, index: str, doc_id: str, record: BaseModel, previous: Versioned[Any] | None) -> None:
+    def _write(
+        self, index: str, doc_id: str, record: BaseModel, previous: Versioned[Any] | None, *, refresh: bool = True
+    ) -> None:
         self._ensure_ready()
         document = record.model_dump(mode="json")
+        mode: Refresh = "true" if refresh else "false"
         try:
             if previous is None:
-                self.engine.index_document(index, doc_id, document, refresh="true", create=True)
+                self.engine.index_document(index, doc_id, document, refresh=mode, create=True)
             else:
                 self.engine.index_document(
                     index,
                     doc_id,
                     document,
-                    refresh="true",
+                    refresh=mode,
                     if_seq_no=previous.seq_no,
                     if_primary_term=previous.primary_term,
                 )
         except WriteConflict:
             raise Conflict(doc_id) from None
-
-
-def hour_ago(now: datetime) -> datetime:
-    return now - timedelta(hours=1)
