@@ -411,3 +411,18 @@ def test_quiet_hours_model_rejects_identical_bounds() -> None:
 
     with pytest.raises(ValidationError):
         QuietHours(start=clock_time(8), end=clock_time(8), time_zone="UTC")
+
+
+def test_a_throttled_roll_up_due_in_quiet_hours_waits_for_morning(alerts: EngineAlertStore, receiver: Receiver) -> None:
+    quiet = {"start": "22:00", "end": "07:00", "time_zone": "America/New_York"}
+    rule = make_rule(alerts, receiver.url + "/hook", quiet_hours=quiet, delivery={"max_per_hour": 1})
+    clock = FakeClock(datetime(2026, 1, 20, 2, 30, tzinfo=UTC))  # 21:30 EST: not quiet yet
+    d = dispatcher(alerts, clock)
+    first, second = raise_alert(alerts, rule), raise_alert(alerts, rule)
+    d.handle(first)
+    clock.now += timedelta(minutes=1)
+    d.handle(second)
+    held = alerts.get_alert(TENANT, second.alert_id)
+    # The hour's budget frees at 03:30 UTC = 22:30 EST, inside quiet hours: 07:00 EST = 12:00 UTC.
+    assert held is not None and held.record.due_at == datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
+    assert len(receiver.payloads()) == 1

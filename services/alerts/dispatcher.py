@@ -38,7 +38,7 @@ from common.settings import Settings
 from services.alerts.channels import Channels, DeliveryError, HttpSender, SmtpSender
 from services.alerts.messages import AlertMessage
 from services.alerts.models import AlertJob, AlertRecord, DeliveredAs, RuleRecord
-from services.alerts.schedule import send_time
+from services.alerts.schedule import quiet_until, send_time
 from services.alerts.store import AlertStore, Conflict, Versioned
 from services.search.store.base import StoreUnavailable
 
@@ -159,6 +159,7 @@ class Dispatcher:
             sent, first = self._store.count_delivered(alert.tenant, rule.id, now - timedelta(hours=1), "single")
             if sent >= rule.delivery.max_per_hour and first is not None:
                 hold_until = first + timedelta(hours=1)  # the roll-up goes when the hour's budget frees
+                hold_until = quiet_until(rule.quiet_hours, alert.severity, hold_until) or hold_until
         if hold_until is not None:
             self._hold(alert, hold_until)
             return None
@@ -323,6 +324,10 @@ class Sweeper:
             failures = self._dispatcher.sweep()
         except (StoreUnavailable, RetryableError) as exc:
             log.warning("sweep failed (%s); next one retries", type(exc).__name__)
+            return
+        except Exception as exc:  # noqa: BLE001 - the sweeper must outlive one bad record
+            # By type only: an exception message could quote a record's content.
+            log.error("sweep failed unexpectedly (%s); next one retries", type(exc).__name__)
             return
         for alert_ids, reason in failures:
             letter = {
