@@ -207,3 +207,35 @@ def test_acknowledge_resolve_and_close_the_loop_with_who_and_when(client, alerts
 
     resolved = client.post(f"/v1/alerts/{third}/resolve", headers=auth(MARKETER_KEY)).get_json()
     assert resolved["state"] == "resolved" and resolved["resolved_by"].startswith("marketer:")
+
+
+def test_real_alert_responses_match_the_openapi_document(client, alerts: EngineAlertStore) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_openapi import assert_response, document
+
+    doc = document(client)
+    created = client.post("/v1/alert-rules", json=rule_body(), headers=auth())
+    rule = assert_response(doc, "/v1/alert-rules", "post", created, 201)
+    assert_response(doc, "/v1/alert-rules", "get", client.get("/v1/alert-rules", headers=auth()), 200)
+    path = "/v1/alert-rules/{rule_id}"
+    assert_response(doc, path, "get", client.get(f"/v1/alert-rules/{rule['id']}", headers=auth()), 200)
+    assert_response(doc, path, "get", client.get("/v1/alert-rules/not-an-id", headers=auth()), 400)
+    bad = client.put(f"/v1/alert-rules/{rule['id']}", json=rule_body(conditions={}), headers=auth())
+    assert_response(doc, path, "put", bad, 422)
+
+    stored = _stored_rule(alerts)
+    alert_id = _raise(alerts, stored)
+    assert_response(doc, "/v1/alerts", "get", client.get("/v1/alerts", headers=auth()), 200)
+    assert_response(doc, "/v1/alerts/summary", "get", client.get("/v1/alerts/summary", headers=auth()), 200)
+    assert_response(doc, "/v1/alerts/{alert_id}", "get", client.get(f"/v1/alerts/{alert_id}", headers=auth()), 200)
+    acked = client.post(f"/v1/alerts/{alert_id}/acknowledge", headers=auth())
+    assert_response(doc, "/v1/alerts/{alert_id}/acknowledge", "post", acked, 200)
+    outcome = client.post(f"/v1/alerts/{alert_id}/outcome", json={"outcome": "replied_online"}, headers=auth())
+    assert_response(doc, "/v1/alerts/{alert_id}/outcome", "post", outcome, 200)
+    assert_response(
+        doc,
+        "/v1/alerts/{alert_id}/acknowledge",
+        "post",
+        client.post(f"/v1/alerts/{alert_id}/acknowledge", headers=auth()),
+        409,
+    )
+    assert client.delete(f"/v1/alert-rules/{rule['id']}", headers=auth()).status_code == 204
