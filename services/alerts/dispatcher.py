@@ -390,7 +390,8 @@ def build_loop(settings: Settings, bus: Bus, dispatcher: Dispatcher) -> BatchLoo
 def run_dispatcher(settings: Settings, bus: Bus, store: AlertStore, stop: threading.Event) -> None:
     """The job loop in this thread and the sweeper beside it, until ``stop`` is set (or a signal)."""
     dispatcher = build_dispatcher(settings, store, stop)
-    sweeper = Sweeper(dispatcher, bus.publisher(), settings)
+    # The sweeper gets its own channels: one HTTP session per thread.
+    sweeper = Sweeper(build_dispatcher(settings, store, stop), bus.publisher(), settings)
     thread = threading.Thread(target=sweeper.run, args=(stop,), name="alerts-sweeper", daemon=True)
     thread.start()
     run_until_signalled(build_loop(settings, bus, dispatcher), stop)
