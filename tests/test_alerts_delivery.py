@@ -426,3 +426,15 @@ def test_a_throttled_roll_up_due_in_quiet_hours_waits_for_morning(alerts: Engine
     # The hour's budget frees at 03:30 UTC = 22:30 EST, inside quiet hours: 07:00 EST = 12:00 UTC.
     assert held is not None and held.record.due_at == datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
     assert len(receiver.payloads()) == 1
+
+
+def test_a_4xx_answer_is_not_retried(alerts: EngineAlertStore) -> None:
+    gone = Receiver(status=lambda: 410)
+    try:
+        rule = make_rule(alerts, gone.url + "/hook")
+        job = raise_alert(alerts, rule)
+        reason = dispatcher(alerts, FakeClock(datetime(2026, 5, 7, 12, tzinfo=UTC))).handle(job)
+        assert reason is not None and "410" in reason and "1 attempt" in reason
+        assert len(gone.requests) == 1
+    finally:
+        gone.close()

@@ -4,6 +4,7 @@ dispatcher killed with SIGKILL mid-delivery that loses nothing after a restart."
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -91,8 +92,9 @@ def alert_stack(settings: Settings, bus: KafkaBus, pipeline: None) -> Iterator[t
 
 
 def test_negative_review_reaches_the_webhook_once_and_competitors_and_praise_do_not(  # type: ignore[no-untyped-def]
-    alert_stack, ingest_client, unique: str
+    alert_stack, ingest_client, unique: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO)
     store, receiver = alert_stack
     rule = save_rule(
         store,
@@ -135,6 +137,10 @@ def test_negative_review_reaches_the_webhook_once_and_competitors_and_praise_do_
     assert received == [ids[0], ids[3]]
     history = store.list_alerts(TENANT, AlertQuery())
     assert sorted(a.mention_id for a in history if a.rule_id == rule.id) == sorted([ids[0], ids[3]])
+    # Nothing at INFO or above quotes a review or names its author.
+    logged = "\n".join(r.getMessage() + " " + str(r.__dict__) for r in caplog.records if r.levelno >= logging.INFO)
+    assert "alert job" in logged and "delivered single alert message" in logged  # the logs were captured
+    assert "rough and dismissive" not in logged and "wrong patient" not in logged and "Pat Doe" not in logged
 
 
 def start_dispatcher(settings: Settings, alias: str) -> subprocess.Popen[bytes]:
