@@ -8,11 +8,11 @@ than the alert needs.  Delivery state lives in the alert record itself (``delive
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from services.alerts.rules import RuleIn, Severity, SlackChannel, WebhookChannel
 
@@ -215,6 +215,17 @@ class AlertQuery(BaseModel):
     date_from: AwareDatetime | None = Field(None, description="Raised at or after.")
     date_to: AwareDatetime | None = Field(None, description="Raised at or before.")
     size: int = Field(50, ge=1, le=500)
+
+    @field_validator("date_from", "date_to")
+    @classmethod
+    def _as_utc(cls, value: datetime | None) -> datetime | None:
+        # The engines take offsets up to +-18:00 only; Python allows +-23:59.  Send UTC.
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("date out of range") from None
 
 
 class SummaryQuery(BaseModel):
