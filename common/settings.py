@@ -24,9 +24,11 @@ class Topics:
         self.raw = f"{prefix}.mentions.raw"
         self.scored = f"{prefix}.mentions.scored"
         self.dead_letter = f"{prefix}.mentions.dead-letter"
+        self.alerts = f"{prefix}.alerts"
+        self.alerts_dead_letter = f"{prefix}.alerts.dead-letter"
 
     def all(self) -> list[str]:
-        return [self.raw, self.scored, self.dead_letter]
+        return [self.raw, self.scored, self.dead_letter, self.alerts, self.alerts_dead_letter]
 
 
 class Settings(BaseSettings):
@@ -98,6 +100,49 @@ class Settings(BaseSettings):
     indexer_batch_size: int = Field(500, ge=1, description="Most mentions in one bulk request.")
     indexer_batch_wait_ms: int = Field(200, ge=0, description="Longest wait to fill a bulk.")
 
+    # --- Alerts ------------------------------------------------------------------------------
+    alerts_evaluator_group: str = Field(
+        "", description="Consumer group of the alert evaluators; empty means <topic prefix>.alerts-evaluator."
+    )
+    alerts_dispatcher_group: str = Field(
+        "", description="Consumer group of the alert dispatchers; empty means <topic prefix>.alerts-dispatcher."
+    )
+    alerts_batch_size: int = Field(
+        50, ge=1, description="Most records the alert evaluator or dispatcher takes at once."
+    )
+    alerts_batch_wait_ms: int = Field(
+        50, ge=0, description="Longest wait of the alert evaluator to fill a batch before evaluating what is there."
+    )
+    alerts_rules_cache_s: float = Field(
+        5.0, ge=0, description="How long the evaluator reuses a tenant's rules before reading them again."
+    )
+    alerts_excerpt_chars: int = Field(
+        280, ge=20, le=2000, description="Longest review excerpt in an alert (after redaction), in characters."
+    )
+    alerts_max_attempts: int = Field(
+        5, ge=1, description="Delivery attempts per channel before the alert job is dead-lettered."
+    )
+    alerts_retry_base_s: float = Field(
+        0.5, gt=0, description="First retry delay of a failed delivery (doubles, jittered)."
+    )
+    alerts_retry_cap_s: float = Field(30.0, gt=0, description="Longest delay between two delivery attempts.")
+    alerts_delivery_timeout_s: float = Field(10.0, gt=0, description="Timeout of one webhook or SMTP delivery.")
+    alerts_sweep_interval_s: float = Field(
+        5.0, gt=0, description="How often the dispatcher looks for digests and held-back alerts that are due."
+    )
+    alerts_claim_s: float = Field(
+        120.0, gt=0, description="How long a dispatcher owns a due digest before another may take it over."
+    )
+    alerts_allow_private_targets: bool = Field(
+        False, description="Allow webhook targets on loopback or private addresses (development and tests only)."
+    )
+    smtp_host: str = Field("", description="SMTP server for e-mail alerts; empty disables the e-mail channel.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
+    smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS before sending.")
+    smtp_username: str = Field("", description="SMTP login; empty sends without authentication.")
+    smtp_password: str = Field("", description="SMTP password (never logged).")
+    smtp_from: str = Field("radar-alerts@localhost", description="Sender address of e-mail alerts.")
+
     log_level: str = Field("INFO", description="Log level of every service.")
 
     @field_validator("log_level")
@@ -120,6 +165,14 @@ class Settings(BaseSettings):
     @property
     def indexer_consumer_group(self) -> str:
         return self.indexer_group or f"{self.topic_prefix}.indexer"
+
+    @property
+    def alerts_evaluator_consumer_group(self) -> str:
+        return self.alerts_evaluator_group or f"{self.topic_prefix}.alerts-evaluator"
+
+    @property
+    def alerts_dispatcher_consumer_group(self) -> str:
+        return self.alerts_dispatcher_group or f"{self.topic_prefix}.alerts-dispatcher"
 
     @property
     def kafka_servers(self) -> list[str]:

@@ -90,6 +90,7 @@ def _engine_store(settings: Settings, engine: str) -> EngineMentionStore:
 
 def _drop_all(store: EngineMentionStore) -> None:
     """Delete the mentions index and the record indices that the search app creates beside it."""
+    from services.alerts.store import EngineAlertStore
     from services.search.audit.store import EngineAuditLog
     from services.search.practice.store import EnginePracticeStore
     from services.search.testimonials.store import EngineCurationStore
@@ -97,6 +98,7 @@ def _drop_all(store: EngineMentionStore) -> None:
     EngineCurationStore(store.engine, store.alias).drop()
     EnginePracticeStore(store.engine, store.alias).drop()
     EngineAuditLog(store.engine, store.alias).drop()
+    EngineAlertStore(store.engine, store.alias).drop()
     store.drop()
 
 

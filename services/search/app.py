@@ -9,6 +9,8 @@ from flask import Flask
 from common.http import create_service_app
 from common.logging import configure_logging
 from common.settings import Settings
+from services.alerts.api import blueprint as alerts_blueprint
+from services.alerts.store import AlertStore, EngineAlertStore
 from services.search.api import blueprint
 from services.search.audit.api import blueprint as audit_blueprint
 from services.search.audit.recorder import install_audit
@@ -60,12 +62,19 @@ def build_audit_log(settings: Settings, store: MentionStore | None = None) -> En
     return EngineAuditLog(engine, alias, shards=settings.index_shards, replicas=settings.index_replicas)
 
 
+def build_alert_store(settings: Settings, store: MentionStore | None = None) -> EngineAlertStore:
+    """Alert rules and history (``<alias>-alert-rules``, ``<alias>-alerts``)."""
+    engine, alias = _beside(settings, store)
+    return EngineAlertStore(engine, alias, shards=settings.index_shards, replicas=settings.index_replicas)
+
+
 def create_app(
     settings: Settings | None = None,
     store: MentionStore | None = None,
     curation: CurationStore | None = None,
     practice: PracticeStore | None = None,
     audit_log: AuditLog | None = None,
+    alerts: AlertStore | None = None,
 ) -> Flask:
     settings = settings or Settings()
     if store is None:
@@ -80,6 +89,11 @@ def create_app(
         curation.ensure_schema()
     except StoreUnavailable:
         log.warning("search engine unreachable at start-up; the curation indices are created on first use")
+    alerts = alerts or build_alert_store(settings, store)
+    try:
+        alerts.ensure_schema()
+    except StoreUnavailable:
+        log.warning("search engine unreachable at start-up; the alert indices are created on first use")
 
     practice = practice or build_practice_store(settings, store)
     audit_log = audit_log or build_audit_log(settings, store)
@@ -94,6 +108,7 @@ def create_app(
     app.extensions["radar.curation"] = curation
     app.extensions["radar.practice"] = practice
     install_audit(app, audit_log)
+    app.extensions["radar.alerts"] = alerts
     app.register_blueprint(blueprint)
     app.register_blueprint(erasure_blueprint)
     app.register_blueprint(audit_blueprint)
@@ -102,4 +117,5 @@ def create_app(
     app.register_blueprint(testimonials_blueprint)
     app.register_blueprint(public_testimonials_blueprint)
     app.register_blueprint(dashboard_blueprint)
+    app.register_blueprint(alerts_blueprint)
     return app

@@ -25,6 +25,7 @@ from common.openapi import (
 )
 from common.schema import Mention, ScoredMention
 from common.settings import Settings
+from services.alerts.openapi import ALERT_TAGS, alert_models, alert_paths
 from services.search.audit.openapi import AUDIT_TAGS, audit_models, audit_paths
 from services.search.practice.openapi import PRACTICE_TAGS, practice_models, practice_paths
 from services.search.reputation import ReputationScore
@@ -132,6 +133,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
             *practice_models(),
             *audit_models(),
             (Erasure, "serialization"),
+            *alert_models(),
         ]
     )
     viewer = Role.viewer
@@ -284,6 +286,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
     paths.update(practice_paths(components, FILTER_DESCRIPTIONS))
     paths.update(audit_paths(components))
     paths.update(testimonial_paths(components))
+    paths.update(alert_paths(components))
     ready = ready_schema({"search_engine": {"enum": ["ok", "unreachable"]}})
     paths.update(health_paths(components, ready, "the search engine answers.", True))
     return openapi_document(
@@ -297,6 +300,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
             *PRACTICE_TAGS,
             *AUDIT_TAGS,
             *TESTIMONIAL_TAGS,
+            *ALERT_TAGS,
             *COMMON_TAGS,
         ],
     )

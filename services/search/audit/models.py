@@ -29,6 +29,10 @@ AuditAction = Literal[
     "authorisations.record",
     "authorisations.revoke",
     "practice.update",
+    "alert_rules.read",
+    "alert_rules.change",
+    "alerts.read",
+    "alerts.update",
     "audit.read",
 ]
 

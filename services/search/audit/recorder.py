@@ -43,6 +43,17 @@ AUDITED: dict[str, AuditAction] = {
     "testimonials.get_authorisation": "authorisations.read",
     "testimonials.revoke_authorisation": "authorisations.revoke",
     "audit.list_audit": "audit.read",
+    "alerts.list_rules": "alert_rules.read",
+    "alerts.get_rule": "alert_rules.read",
+    "alerts.create_rule": "alert_rules.change",
+    "alerts.replace_rule": "alert_rules.change",
+    "alerts.delete_rule": "alert_rules.change",
+    "alerts.list_alerts": "alerts.read",
+    "alerts.get_alert": "alerts.read",
+    "alerts.summary": "alerts.read",
+    "alerts.acknowledge": "alerts.update",
+    "alerts.resolve": "alerts.update",
+    "alerts.record_outcome": "alerts.update",
 }
 
 # Authenticated endpoints that are deliberately not audited (they reveal nothing about mentions).

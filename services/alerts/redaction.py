@@ -1,0 +1,42 @@
+"""Redaction of alert excerpts: an injected function, so issue 7's PHI detector can replace it.
+
+The default masks what most often identifies a patient in a review: e-mail addresses, phone
+numbers and long digit runs (record, account and member numbers).  It is deliberately simple and
+errs towards masking; names are not detected here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+Redactor = Callable[[str], str]
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<!\w)(?:\+?\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)|\d{2,4})[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?!\w)")
+_RUN = re.compile(r"\d{7,}")
+_DIGITS = re.compile(r"\d[\d\s-]{4,}\d")
+
+
+def default_redact(text: str) -> str:
+    """Mask e-mails, phone numbers and runs of six or more digits."""
+    text = _EMAIL.sub("[email]", text)
+    text = _RUN.sub("[number]", text)
+    text = _PHONE.sub("[phone]", text)
+    return _DIGITS.sub(lambda m: "[number]" if sum(c.isdigit() for c in m.group(0)) >= 6 else m.group(0), text)
+
+
+def excerpt(text: str, limit: int, redact: Redactor = default_redact) -> str:
+    """The first ``limit`` characters of the redacted text, cut at a word and marked with an ellipsis.
+
+    Redaction runs on the whole text before cutting, so a phone number split by the cut cannot
+    leak its first half.
+    """
+    clean = " ".join(redact(text).split())
+    if len(clean) <= limit:
+        return clean
+    cut = clean[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:") + "…"
