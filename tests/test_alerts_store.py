@@ -95,3 +95,17 @@ def test_due_and_delivered_queries(alerts: EngineAlertStore) -> None:
     count, first = alerts.count_delivered(tenant, owner.id, now - timedelta(hours=1), "single")
     assert count == 1 and first == sent.delivered_at
     assert alerts.count_delivered(tenant, owner.id, now - timedelta(minutes=10), "single")[0] == 0
+
+
+def test_erasing_a_mention_blanks_its_alerts_but_keeps_the_history(alerts: EngineAlertStore) -> None:
+    tenant = f"e-{uuid.uuid4().hex[:6]}"
+    mention = scored("The front desk lost my referral and nobody called back.", tenant=tenant)
+    alert = build_alert(rule(alerts, tenant), mention, ["r"], excerpt_chars=200, redact=default_redact)
+    assert alerts.create_alert(alert)
+    assert alerts.erase_mention(tenant, mention.id) == 1
+    assert alerts.erase_mention("someone-else", mention.id) == 0
+    stored = alerts.get_alert(tenant, alert.id)
+    assert stored is not None
+    assert stored.record.mention.excerpt == "(erased)" and stored.record.mention.url is None
+    assert "referral" not in stored.record.model_dump_json()
+    assert not alerts.create_alert(alert), "the erased mention cannot raise the same rule again"

@@ -136,6 +136,9 @@ class AlertStore(Protocol):
 
     def get_alert(self, tenant: str, alert_id: str) -> Versioned[AlertRecord] | None: ...
 
+    def erase_mention(self, tenant: str, mention_id: str) -> int:
+        """Remove the mention's excerpt and link from the alerts it raised; how many there were."""
+
     def save_alert(self, alert: AlertRecord, previous: Versioned[AlertRecord], *, refresh: bool = True) -> None: ...
 
     def list_alerts(self, tenant: str, query: AlertQuery) -> list[AlertRecord]: ...
@@ -151,6 +154,9 @@ class AlertStore(Protocol):
     def period_alerts(self, tenant: str, since: datetime, limit: int) -> list[AlertRecord]: ...
 
     def open_counts(self, tenant: str) -> dict[str, Any]: ...
+
+
+ERASED_EXCERPT = "(erased)"
 
 
 class EngineAlertStore:
@@ -215,6 +221,24 @@ class EngineAlertStore:
         self.engine.bulk([{"_op_type": "delete", "_index": self.rules, "_id": f"{tenant}.{rule_id}"}])
         self.engine.refresh(self.rules)
         return True
+
+    def erase_mention(self, tenant: str, mention_id: str) -> int:
+        """Blank the excerpt and link of every alert the mention raised; the alerts themselves stay.
+
+        The history (who acknowledged what, when) is the practice's record of its response; it keeps
+        the mention id, so an erased mention arriving again cannot raise the same rule twice.
+        """
+        self._ensure_ready()
+        body = {
+            "query": {"bool": {"filter": [{"term": {"tenant": tenant}}, {"term": {"mention_id": mention_id}}]}},
+            "size": 1000,
+        }
+        hits = self.engine.search(self.alerts, body)["hits"]["hits"]
+        for hit in hits:
+            source = hit["_source"]
+            source["mention"] = {**source["mention"], "excerpt": ERASED_EXCERPT, "url": None}
+            self.engine.index_document(self.alerts, hit["_id"], source, refresh="true")
+        return len(hits)
 
     # ------------------------------------------------------------------------- alerts
     def create_alert(self, alert: AlertRecord, *, refresh: bool = True) -> bool:

@@ -8,6 +8,8 @@ leaves only a marker with the id, so nothing can bring it back:
   replays from Kafka and connectors that fetch it again are rejected as stale;
 - the curation record, which holds a copy of the review (the HIPAA authorisation records stay:
   the rule requires keeping them six years, and they hold no review text);
+- the alerts it raised keep their history (who acknowledged and resolved what) but lose the
+  excerpt and the link;
 - Kafka: the raw and scored topics hold copies until the topics' retention expires (see
   docs/privacy.md); consumers replaying them cannot resurrect the mention (above);
 - the public feed's HTTP caches (``max-age`` 300 s) expire within five minutes.
@@ -21,6 +23,7 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from common.auth import Role
 from common.http import ApiError, current_principal, requires
+from services.alerts.store import AlertStore
 from services.search.store.base import MentionStore, StoreUnavailable
 from services.search.testimonials.store import CurationStore
 
@@ -37,16 +40,22 @@ def erase_mention(mention_id: str) -> Response:
     tenant = current_principal().tenant
     mentions: MentionStore = current_app.extensions["radar.store"]
     curation: CurationStore = current_app.extensions["radar.curation"]
+    alerts: AlertStore = current_app.extensions["radar.alerts"]
     try:
         if not mentions.erase(tenant, mention_id):
             raise ApiError(404, "not_found", "no such mention for this practice (or it was erased already)")
         curation_removed = curation.erase_mention(tenant, mention_id)
+        alerts_blanked = alerts.erase_mention(tenant, mention_id)
     except StoreUnavailable:
         raise ApiError(503, "search_unavailable", "the search engine is unavailable; retry shortly") from None
     return jsonify(
         {
             "erased": mention_id,
-            "removed_from": ["index", *(["testimonials"] if curation_removed else [])],
+            "removed_from": [
+                "index",
+                *(["testimonials"] if curation_removed else []),
+                *(["alerts"] if alerts_blanked else []),
+            ],
             "kafka": "copies on the mention topics expire with the topics' retention; replays cannot restore it",
         }
     )

@@ -92,7 +92,7 @@ class Erasure(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     erased: str = Field(description="The mention id.")
-    removed_from: list[Literal["index", "testimonials"]]
+    removed_from: list[Literal["index", "testimonials", "alerts"]]
     kafka: str = Field(description="What happens to the copies on the Kafka topics.")
 
 
@@ -209,8 +209,9 @@ def build_document(settings: Settings) -> dict[str, Any]:
         role=Role.admin,
         description=(
             "Removes the mention's content from the index (an erasure marker with only the id stays, so replays "
-            "and connectors cannot bring it back) and its testimonial curation record; HIPAA authorisation records "
-            "are kept. Kafka copies expire with the topics' retention. Recorded in the audit trail."
+            "and connectors cannot bring it back), its testimonial curation record and the excerpts in the alerts it "
+            "raised; HIPAA authorisation records are kept. Kafka copies expire with the topics' retention. "
+            "Recorded in the audit trail."
         ),
         parameters=[
             path_parameter(
