@@ -101,6 +101,15 @@ def server(settings, store) -> Iterator[str]:  # type: ignore[no-untyped-def]
             updated_at=NOW,
         )
     )
+    # One rule raised by the newest negative review: an open negative alert.
+    from services.alerts.evaluator import build_alert
+    from services.alerts.redaction import default_redact
+    from tests.test_alerts_store import rule
+
+    alerts = app.extensions["radar.alerts"]
+    negative = scored(*DOCS[0])
+    alert = build_alert(rule(alerts, TENANT), negative, ["r"], excerpt_chars=80, redact=default_redact)
+    assert alerts.create_alert(alert)
     http = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
@@ -171,6 +180,12 @@ def test_the_page_loads_and_the_trend_chart_draws_the_indexed_data(page: Page, s
     assert rated and all(1 <= v <= 5 for v in rated)
     # Competitors never count as the practice's own.
     assert sum(sum(series[s]) for s in ("Negative", "Neutral", "Positive", "Not read")) == len(OWN)
+
+
+def test_open_alerts_are_counted(page: Page, server: str) -> None:
+    open_dashboard(page, server)
+    expect(page.locator("#kpi-alerts [data-value]")).to_have_text("1")
+    expect(page.locator("#kpi-alerts [data-change]")).to_contain_text("No alert answered")
 
 
 def test_the_competitor_panel_draws_share_of_voice(page: Page, server: str) -> None:

@@ -23,6 +23,7 @@ const PATHS = {
   reputation: "/v1/reputation",
   negativeTopics: "/v1/topics/negative",
   me: "/v1/me",
+  alertSummary: "/v1/alerts/summary",
   compare: "/v1/competitors/compare",
   candidates: "/v1/testimonials/candidates",
   testimonials: "/v1/testimonials",
@@ -1067,6 +1068,40 @@ async function exportCsv() {
 
 // --- session ---------------------------------------------------------------------------------------
 
+// --- alerts: what is still open, and how fast the practice responds ---------------------------------
+
+function duration(seconds) {
+  if (seconds == null) return "–";
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172_800) return `${oneDecimal.format(seconds / 3600)} h`;
+  return `${oneDecimal.format(seconds / 86_400)} days`;
+}
+
+async function loadAlertSummary() {
+  const card = $("kpi-alerts");
+  card.classList.add("is-loading");
+  try {
+    const summary = await getJson(PATHS.alertSummary, buildParams({ days: state.days }));
+    const open = summary.open_negative;
+    setKpi(
+      card,
+      intFormat.format(open),
+      summary.responded
+        ? el(
+            "span",
+            { class: "muted" },
+            `Median time to respond ${duration(summary.response_median_s)} (90% within ${duration(summary.response_p90_s)}), ` +
+              `last ${state.days} days`,
+          )
+        : el("span", { class: "muted" }, `No alert answered in the last ${state.days} days`),
+    );
+    card.querySelector("[data-value]").classList.toggle("is-negative", open > 0);
+  } catch (error) {
+    setKpi(card, "–", el("span", { class: "muted" }, error.message));
+  }
+}
+
 // --- competitors ------------------------------------------------------------------------------------
 
 async function loadCompetitors() {
@@ -1343,6 +1378,7 @@ async function loadAll() {
   loadReputation();
   loadThemes();
   loadCompetitors();
+  loadAlertSummary();
   loadFilterOptions();
   runSearch();
   await loadMe(); // the wall's buttons depend on the key's role
@@ -1422,6 +1458,7 @@ function init() {
       loadAttention();
       loadThemes();
       loadCompetitors();
+      loadAlertSummary();
       if ($("f-date").value === "period") runSearch();
     });
   }
