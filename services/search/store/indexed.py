@@ -386,7 +386,8 @@ def build_query(tenant: str, f: MentionFilter) -> dict[str, Any]:
             filters.append({"terms": {field: list(values)}})
     # Competitors' reviews share the tenant's index (they are compared side by side) but never
     # count as the practice's own: without a competitor filter, only mentions without one match.
-    must_not: list[dict[str, Any]] = []
+    # A review its author deleted stays stored (with its history) but is no longer the practice's reputation.
+    must_not: list[dict[str, Any]] = [{"exists": {"field": "deleted_at"}}]
     if f.competitor:
         filters.append({"terms": {"competitor": list(f.competitor)}})
     else:
