@@ -21,7 +21,8 @@ from services.ingest.sources.text import html_to_text, iso, safe_url, short_name
 
 
 def _when(entry: Any, name: str) -> datetime | None:
-    parsed = entry.get(f"{name}_parsed")
+    # dict.get, not entry.get: feedparser's own get maps a missing updated_* to published_* (with a warning).
+    parsed = dict.get(entry, f"{name}_parsed")
     if not parsed:
         return None
     try:

@@ -5,7 +5,8 @@ The cursor holds ``since`` (the newest update time fully read), and while a pass
 the first entry older than ``since``; only then does ``since`` move to ``pending``.  So a pass cut
 short by a crash, an error or the page limit resumes at its token, and entries that arrive
 meanwhile are newer than ``pending`` and picked up by the next pass.  Entries exactly at
-``since`` are read again on purpose: two reviews can share a timestamp, and a repeat is harmless.
+``since`` are read again on purpose (two reviews can share a timestamp) except the ones the cursor
+lists in ``at_since``, which the previous pass already published unchanged.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ FetchPage = Callable[[str | None], tuple[list[Entry], str | None]]
 
 def newest_first(fetch: FetchPage, cursor: Cursor, *, max_pages: int | None) -> Iterator[Page]:
     since = parse_time(cursor.get("since"))
+    seen_at_since = set(cursor.get("at_since", []))
     token: str | None = cursor.get("token")
     pending = parse_time(cursor.get("pending")) or since
+    at_pending = set(cursor.get("at_pending", [])) if cursor.get("pending") else set(seen_at_since)
     pages = 0
     while True:
         entries, next_token = fetch(token)
@@ -34,17 +37,32 @@ def newest_first(fetch: FetchPage, cursor: Cursor, *, max_pages: int | None) -> 
         fresh: list[dict[str, Any]] = []
         reached_old = False
         for when, item in entries:
+            external_id = item.get("external_id") if item else None
             if since is not None and when is not None and when < since:
                 reached_old = True
                 continue
+            if since is not None and when == since and external_id in seen_at_since:
+                continue  # read by the previous pass, unchanged
             if when is not None and (pending is None or when > pending):
-                pending = when
+                pending, at_pending = when, set()
+            if when is not None and when == pending and external_id:
+                at_pending.add(external_id)
             if item is not None:
                 fresh.append(item)
         if reached_old or not next_token:
-            yield Page(fresh, {"since": iso(pending)}, fetched=len(entries))
+            yield Page(fresh, {"since": iso(pending), "at_since": sorted(at_pending)}, fetched=len(entries))
             return
-        yield Page(fresh, {"since": iso(since), "token": next_token, "pending": iso(pending)}, fetched=len(entries))
+        yield Page(
+            fresh,
+            {
+                "since": iso(since),
+                "at_since": sorted(seen_at_since),
+                "token": next_token,
+                "pending": iso(pending),
+                "at_pending": sorted(at_pending),
+            },
+            fetched=len(entries),
+        )
         token = next_token
         if max_pages is not None and pages >= max_pages:
             return

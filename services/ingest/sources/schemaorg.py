@@ -12,6 +12,7 @@ physician's name and ``usNPI`` are passed on as matching hints.  The page's
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -21,7 +22,7 @@ from lxml import etree, html
 from services.ingest.sources.base import Cursor, Page, SourceContext
 from services.ingest.sources.config import SourceConfig
 from services.ingest.sources.http import BadPayload
-from services.ingest.sources.text import clean_text, iso, parse_time, short_name
+from services.ingest.sources.text import clean_text, html_to_text, iso, parse_time, short_name
 
 _MAX_NODES = 5_000  # a page with more structured-data nodes than this is not a review page
 
@@ -81,6 +82,8 @@ def extract_nodes(markup: bytes) -> list[Any]:
             nodes.append(json.loads(script.text or ""))
         except ValueError:
             continue  # one broken block must not hide the others
+    for inert in root.xpath("//script|//style|//noscript|//template"):
+        inert.drop_tree()  # their text is not visible content, whatever itemprop claims
     for element in root.xpath("//*[@itemscope and not(@itemprop)]"):
         nodes.append(_microdata_item(element))
     return nodes
@@ -162,7 +165,8 @@ def reviews_from_page(markup: bytes, page_url: str) -> tuple[list[dict[str, Any]
         reviewed = review.get("itemReviewed") if isinstance(review.get("itemReviewed"), dict) else parent or {}
         author = _name(review.get("author"))
         published = parse_time(_first(review.get("datePublished")))
-        text = clean_text(_first(review.get("reviewBody")) or _first(review.get("description")))
+        body = _first(review.get("reviewBody")) or _first(review.get("description"))
+        text = html_to_text(body) if isinstance(body, str) and "<" in body else clean_text(body)
         own_id = _first(review.get("@id")) or _first(review.get("url"))
         basis = own_id if isinstance(own_id, str) and own_id else f"{author}|{iso(published)}" if author else None
         items.append(
@@ -192,7 +196,13 @@ def source_name_for(url: str) -> str:
     """``https://www.healthgrades.com/...`` -> ``healthgrades``: the site's name as the source slug."""
     from httpx import URL
 
-    labels = [p for p in URL(url).host.split(".") if p and p != "www"]
+    host = URL(url).host
+    try:
+        ipaddress.ip_address(host)
+        return "web"  # an address names no site
+    except ValueError:
+        pass
+    labels = [p for p in host.split(".") if p and p != "www"]
     name = labels[-2] if len(labels) >= 2 else (labels[0] if labels else "web")
     return "".join(ch for ch in name.lower() if ch.isalnum() or ch in "-_")[:64] or "web"
 
