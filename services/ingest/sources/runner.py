@@ -57,6 +57,43 @@ def prepare_items(
     return prepared
 
 
+def publish_items(
+    tenant: TenantSources,
+    source: SourceConfig,
+    items: list[dict[str, Any]],
+    publisher: Publisher,
+    settings: Settings,
+    *,
+    matcher: DirectoryMatcher | None = None,
+    now: datetime,
+) -> tuple[int, int]:
+    """Validate raw items with the intake rules and publish them; return (published, skipped).
+
+    Returns only after Kafka acknowledged every mention (raises BusUnavailable otherwise).
+    """
+    matcher = matcher or DirectoryMatcher(tenant.directory)
+    prepared = prepare_items(items, source, matcher, now)
+    parsed = parse_mentions(
+        prepared, tenant=tenant.tenant, prefix="items", max_text_chars=settings.max_text_chars, now=now
+    )
+    skipped = 0
+    if parsed.problems:
+        bad = {p.field.split("]", 1)[0] for p in parsed.problems}
+        skipped = len(bad)
+        log.warning(
+            "skipped invalid items",
+            extra={
+                "tenant": tenant.tenant,
+                "source": source.id,
+                "count": skipped,
+                "fields": sorted({p.field.split(".", 1)[-1] for p in parsed.problems})[:10],
+            },
+        )
+    unique, _ = deduplicate(parsed.mentions)
+    publish_mentions(publisher, settings.topics.raw, unique, timeout_s=settings.produce_timeout_s)
+    return len(unique), skipped
+
+
 def run_source(
     tenant: TenantSources,
     source: SourceConfig,
@@ -78,34 +115,19 @@ def run_source(
     state.last_run_items = 0
     try:
         for page in connector.pages(source, dict(state.cursor), ctx, backfill=backfill):
-            now = ctx.clock()
-            items = prepare_items(page.items, source, matcher, now)
-            parsed = parse_mentions(
-                items, tenant=tenant.tenant, prefix="items", max_text_chars=settings.max_text_chars, now=now
+            published, skipped = publish_items(
+                tenant, source, page.items, publisher, settings, matcher=matcher, now=ctx.clock()
             )
-            if parsed.problems:
-                bad = {p.field.split("]", 1)[0] for p in parsed.problems}
-                result.skipped += len(bad)
-                log.warning(
-                    "skipped invalid items",
-                    extra={
-                        "tenant": tenant.tenant,
-                        "source": source.id,
-                        "count": len(bad),
-                        "fields": sorted({p.field.split(".", 1)[-1] for p in parsed.problems})[:10],
-                    },
-                )
-            unique, _ = deduplicate(parsed.mentions)
-            # Acknowledged by Kafka first, cursor second: see the module docstring.
-            publish_mentions(publisher, settings.topics.raw, unique, timeout_s=settings.produce_timeout_s)
+            result.skipped += skipped
+            # Acknowledged by Kafka first (publish_items returned), cursor second: see the module docstring.
             state.cursor = page.cursor
-            state.items_fetched += len(unique)
-            state.last_run_items += len(unique)
-            result.published += len(unique)
+            state.items_fetched += published
+            state.last_run_items += published
+            result.published += published
             result.pages += 1
             store.save(state)
             if on_page is not None:
-                on_page(len(unique))
+                on_page(published)
             if ctx.stop.is_set():
                 break
     except (SourceError, SourcesConfigError) as exc:
