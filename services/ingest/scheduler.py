@@ -3,7 +3,8 @@
 Runs every configured source (``RADAR_SOURCES_FILE``) at its interval with jitter, each run in a
 worker thread of a bounded pool, so a slow or broken source holds one worker (for at most its
 HTTP time limits) and never the others.  Between runs the process sleeps until the next source
-is due: an idle scheduler costs next to nothing.  Cursors and status come from, and go to, the
+is due: an idle scheduler costs next to nothing.  The sources file is read at start; restart the
+scheduler to apply changes.  Cursors and status come from, and go to, the
 compacted ``<prefix>.source-state`` topic, so a restart continues where the last run stopped
 (next runs included).  SIGTERM/SIGINT stop it gracefully: no new runs start, running ones stop
 after the page in flight (its cursor stored), and retry waits are cut short.
@@ -16,6 +17,7 @@ import random
 import signal
 import threading
 import time
+import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -125,8 +127,17 @@ class Scheduler:
                 "source run stopped: Kafka unavailable (%s)", type(exc).__name__, extra={"source": slot.source.id}
             )
             delay = min(delay, 30.0)
-        except Exception:
-            log.exception("source run crashed", extra={"tenant": slot.tenant.tenant, "source": slot.source.id})
+        except Exception as exc:  # noqa: BLE001 - a connector bug must not kill its worker thread
+            # Type and stack only: an exception's message may quote fetched text.
+            log.error(
+                "source run crashed",
+                extra={
+                    "tenant": slot.tenant.tenant,
+                    "source": slot.source.id,
+                    "exc_type": type(exc).__name__,
+                    "stack": "".join(traceback.format_tb(exc.__traceback__)),
+                },
+            )
         finally:
             slot.due = time.monotonic() + delay
             self.runs_done += 1
