@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from werkzeug.wrappers import Response
 
 from common.settings import Settings
 from services.ingest.sources.base import SourceContext
@@ -29,6 +30,7 @@ from tests.sources_support import (
     new_tenant,
     raw_mentions,
     raw_response,
+    slow,
     source_settings,
     start_replay,
     tenant_with,
@@ -326,3 +328,53 @@ def test_bluesky_search_pages_by_cursor(  # type: ignore[no-untyped-def]
     assert json.loads(post.model_dump_json())["source"] == "bluesky"
     _, again = run(tenant, source, ctx, state_store, bus)
     assert again.published == 0
+
+
+def _big_json() -> Response:
+    return Response(b'{"posts": [' + b" " * (10 * 1024 * 1024) + b"]}", content_type="application/json")
+
+
+@pytest.mark.parametrize(
+    ("answers", "error"),
+    [
+        ([lambda: json_response({"error": "AuthMissing"}, 401)], "unauthorized"),
+        ([lambda: json_response({"error": "Forbidden"}, 403)], "unauthorized"),
+        ([lambda: json_response({}, 429), lambda: json_response(fixture_json("bluesky_page2.json"))], None),
+        (
+            [
+                lambda: json_response({}, 429, {"Retry-After": "0"}),
+                lambda: json_response(fixture_json("bluesky_page2.json")),
+            ],
+            None,
+        ),
+        ([lambda: json_response({}, 500), lambda: json_response(fixture_json("bluesky_page2.json"))], None),
+        ([lambda: slow(1.5, json_response({}))], "unavailable"),
+        ([lambda: raw_response('{"posts": [{"uri": "at://x', content_type="application/json")], "bad_payload"),
+        ([lambda: json_response({"posts": "not a list"})], "bad_payload"),
+        ([_big_json], "response_too_large"),
+    ],
+    ids=[
+        "401",
+        "403",
+        "429-then-ok",
+        "429-retry-after-then-ok",
+        "500-then-ok",
+        "timeout",
+        "truncated",
+        "wrong-shape",
+        "10mb",
+    ],
+)
+def test_failures_are_reported_by_code_and_publish_nothing(  # type: ignore[no-untyped-def]
+    replay: ReplayServer, ctx: SourceContext, state_store: SourceStateStore, bus, src_settings: Settings, answers, error
+) -> None:
+    tenant = new_tenant()
+    replay.script("/xrpc/app.bsky.feed.searchPosts", *[make() for make in answers])
+    source = SourceConfig(id="sky", type="bluesky", params={"query": "sample"})
+    state, result = run(tenant, source, ctx, state_store, bus)
+    published = raw_mentions(src_settings, tenant)
+    if error is None:
+        assert result.error is None and len(published) == 1 and state.consecutive_failures == 0
+    else:
+        assert result.error is not None and result.error.split(":", 1)[0] == error
+        assert published == [] and state.cursor == {} and state.last_error == result.error

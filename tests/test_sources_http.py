@@ -16,6 +16,7 @@ from services.ingest.sources.http import (
     BlockedAddress,
     HttpPolicy,
     ResponseTooLarge,
+    RobotsDisallowed,
     SafeHttpClient,
     SourceAuthError,
     SourceHttpError,
@@ -24,6 +25,7 @@ from services.ingest.sources.http import (
     is_public_address,
     parse_retry_after,
 )
+from services.ingest.sources.robots import HostGate
 from tests.sources_support import ReplayServer, json_response, raw_response, slow, start_replay
 
 UA = "RadarTestBot/1.0 (+https://example.invalid/bot)"
@@ -191,3 +193,26 @@ def test_retry_after_accepts_seconds_and_http_dates() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+def test_the_host_gate_spaces_requests_per_host_and_caches_robots(replay: ReplayServer) -> None:
+    replay.script("/robots.txt", raw_response("User-agent: RadarTestBot\nDisallow: /nope\n", content_type="text/plain"))
+    now = [100.0]
+    waits: list[float] = []
+    gate = HostGate(client(), UA, min_interval_s=2.0, clock=lambda: now[0])
+    gate.check(f"{replay.base_url}/fine")
+    with pytest.raises(RobotsDisallowed):
+        gate.check(f"{replay.base_url}/nope/page")
+    assert len(replay.hits_for("/robots.txt")) == 1  # fetched once, then cached
+    gate.wait_turn("https://a.example/1", sleep=waits.append)
+    gate.wait_turn("https://a.example/2", sleep=waits.append)
+    gate.wait_turn("https://b.example/1", sleep=waits.append)  # another host: its own turn
+    gate.wait_turn("https://a.example/3", sleep=waits.append)
+    assert waits == [2.0, 4.0]
+
+
+def test_an_unreachable_robots_txt_means_do_not_fetch(replay: ReplayServer) -> None:
+    replay.script("/robots.txt", json_response({}, 503))
+    gate = HostGate(client(retries=0), UA, min_interval_s=0)
+    with pytest.raises(RobotsDisallowed):
+        gate.check(f"{replay.base_url}/page")
