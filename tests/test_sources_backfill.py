@@ -104,3 +104,66 @@ def test_an_interrupted_backfill_resumes_where_it_stopped_without_duplicates(  #
 def test_an_unknown_source_is_refused(settings: Settings, bus) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(BackfillError):
         run_backfill(settings, SourcesFile(), bus, "nobody", "nothing", progress=False)
+
+
+def test_mastodon_backfill_walks_back_with_max_id_and_polling_forward_with_min_id(  # type: ignore[no-untyped-def]
+    replay: ReplayServer, settings: Settings, bus
+) -> None:
+    tenant = new_tenant()
+    own = source_settings(settings, replay.base_url)
+    statuses = fixture_json("mastodon_tag.json")  # ids ...002 (newer) and ...001
+    path = "/api/v1/timelines/tag/imaging"
+
+    def timeline(request: Request) -> Response:
+        max_id = request.args.get("max_id")
+        if max_id == "113000000000000002":
+            return json_response([statuses[1]])
+        if max_id == "113000000000000001":
+            return json_response([])
+        return json_response([statuses[0]])  # the newest page
+
+    replay.script(path, timeline)
+    sources = SourcesFile.model_validate(
+        {
+            "tenants": [
+                {
+                    "tenant": tenant,
+                    "sources": [
+                        {"id": "tag", "type": "mastodon", "params": {"instance": replay.base_url, "tag": "imaging"}}
+                    ],
+                }
+            ]
+        }
+    )
+    report = run_backfill(own, sources, bus, tenant, "tag", progress=False, attempts=1)
+    assert report.completed and report.published == 2 and report.pages == 3
+    assert [h.args.get("max_id") for h in replay.hits_for(path)] == [None, "113000000000000002", "113000000000000001"]
+    assert len(raw_mentions(own, tenant)) == 2
+
+
+def test_reddit_search_within_a_subreddit_sends_its_query(  # type: ignore[no-untyped-def]
+    replay: ReplayServer, settings: Settings, bus
+) -> None:
+    tenant = new_tenant()
+    own = source_settings(settings, replay.base_url)
+    replay.script("/r/samplecity/search.json", json_response(fixture_json("reddit_page2.json")))
+    sources = SourcesFile.model_validate(
+        {
+            "tenants": [
+                {
+                    "tenant": tenant,
+                    "sources": [
+                        {
+                            "id": "q",
+                            "type": "reddit",
+                            "params": {"subreddit": "samplecity", "query": '"Sample Imaging"'},
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    report = run_backfill(own, sources, bus, tenant, "q", progress=False, attempts=1)
+    assert report.completed and report.published == 1
+    (hit,) = replay.hits_for("/r/samplecity/search.json")
+    assert hit.args["q"] == '"Sample Imaging"' and hit.args["restrict_sr"] == "1" and hit.args["sort"] == "new"

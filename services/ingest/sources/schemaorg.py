@@ -155,6 +155,13 @@ def _walk(
         _walk(child, node if not types & {"Review", "Rating", "AggregateRating"} else parent, found, aggregates, budget)
 
 
+def _review_id(page_url: str, basis: str) -> str:
+    """The page URL plus a digest of the review's identity, within the schema's 256 characters."""
+    digest = hashlib.sha256(basis.encode()).hexdigest()[:24]
+    page = page_url if len(page_url) <= 200 else hashlib.sha256(page_url.encode()).hexdigest()[:32]
+    return f"{page}#{digest}"
+
+
 def reviews_from_page(markup: bytes, page_url: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Raw mention items (with matching hints) and the page's aggregate rating, if any."""
     found: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
@@ -172,7 +179,7 @@ def reviews_from_page(markup: bytes, page_url: str) -> tuple[list[dict[str, Any]
         items.append(
             {
                 "kind": "review",
-                "external_id": f"{page_url}#{hashlib.sha256(basis.encode()).hexdigest()[:24]}" if basis else None,
+                "external_id": _review_id(page_url, basis) if basis else None,
                 "url": page_url,
                 "author": author,
                 "text": text,
