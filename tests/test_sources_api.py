@@ -121,7 +121,11 @@ def test_push_fetches_the_review_and_publishes_it_and_a_gone_review_is_deleted( 
     assert hit.headers["Authorization"] == "Bearer secret-google-token"
 
     replay.script("/v4/accounts/900/locations/901/reviews/push-1", json_response({"error": {"code": 404}}, 404))
-    updated = {"type": "UPDATED_REVIEW", "review": "accounts/900/locations/901/reviews/push-1"}
+    updated = {
+        "type": "UPDATED_REVIEW",
+        "reviewName": "accounts/900/locations/901/reviews/push-1",  # the documented field name
+        "locationName": "accounts/900/locations/901",
+    }
     response = client.post("/v1/sources/google/push", json=envelope(updated), headers=auth(PUSH_TOKEN))
     assert response.status_code == 200
     mentions = raw_mentions(own, TENANT)[before:]
@@ -152,3 +156,20 @@ def test_push_refuses_bad_tokens_and_envelopes_and_ignores_what_it_cannot_use(se
 def test_push_is_off_without_a_token(ingest_client) -> None:  # type: ignore[no-untyped-def]
     response = ingest_client.post("/v1/sources/google/push", json=envelope({"type": "NEW_REVIEW"}))
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "push_disabled"
+
+
+def test_responses_match_the_openapi_document(setup, replay: ReplayServer) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_openapi import assert_response, document
+
+    _, client, _ = setup
+    doc = document(client)
+    assert_response(doc, "/v1/sources", "get", client.get("/v1/sources", headers=auth(VIEWER_KEY)), 200)
+    push = "/v1/sources/google/push"
+    note = {"type": "NEW_REVIEW", "reviewName": "accounts/900/locations/901/reviews/doc-1"}
+    review = fixture_json("google_page2.json")["reviews"][0] | {"name": "accounts/900/locations/901/reviews/doc-1"}
+    replay.script("/v4/accounts/900/locations/901/reviews/doc-1", json_response(review))
+    assert_response(doc, push, "post", client.post(f"{push}?token={PUSH_TOKEN}", json=envelope(note)), 200)
+    assert_response(doc, push, "post", client.post(push, json=envelope(note)), 401)
+    assert_response(doc, push, "post", client.post(f"{push}?token={PUSH_TOKEN}", json={"message": {}}), 422)
+    replay.script("/v4/accounts/900/locations/901/reviews/doc-1", json_response({}, 500))
+    assert_response(doc, push, "post", client.post(f"{push}?token={PUSH_TOKEN}", json=envelope(note)), 503)

@@ -201,6 +201,11 @@ def _notification(envelope: Any) -> dict[str, Any]:
     return data
 
 
+def _first_of(data: dict[str, Any], *names: str) -> Any:
+    """The field under whichever spelling the notification uses (v4 camelCase, v1 snake_case)."""
+    return next((data[n] for n in names if data.get(n) is not None), None)
+
+
 def _owner(sources: SourcesFile, review_name: str) -> tuple[TenantSources, SourceConfig] | None:
     for tenant, source in sources.all_sources():
         location = str(source.param("location") or "").strip("/")
@@ -217,7 +222,8 @@ def google_push() -> tuple[Response, int]:
     if not _push_token_ok(settings.google_push_token):
         raise ApiError(401, "unauthenticated", "missing or wrong push token")
     data = _notification(read_json_body())
-    kind, review = data.get("type"), data.get("review")
+    kind = _first_of(data, "type", "notificationType", "notification_type")
+    review = _first_of(data, "reviewName", "review_name", "review")
     if kind not in PUSH_TYPES:
         return jsonify(PushResult(status="ignored", reason="not a review notification").model_dump()), 200
     if not isinstance(review, str) or "/reviews/" not in review or len(review) > 512:
