@@ -22,6 +22,7 @@ body can hold review text and names.
 from __future__ import annotations
 
 import ipaddress
+import json
 import random
 import socket
 import time
@@ -141,11 +142,9 @@ class HttpResponse:
     body: bytes
 
     def json(self) -> Any:
-        import json
-
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
             raise BadPayload(f"{_where(self.url)}: the body is not valid JSON") from exc
 
     def json_object(self) -> dict[str, Any]:

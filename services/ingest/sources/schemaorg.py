@@ -25,14 +25,15 @@ from services.ingest.sources.http import BadPayload
 from services.ingest.sources.text import clean_text, html_to_text, iso, parse_time, short_name
 
 _MAX_NODES = 5_000  # a page with more structured-data nodes than this is not a review page
+_MAX_DEPTH = 40  # real markup nests a handful of levels; deeper is hostile or broken
 
 
 # --- microdata -> JSON-LD-like dicts ----------------------------------------------------------
 
 
-def _prop_value(element: Any) -> Any:
+def _prop_value(element: Any, depth: int = 0) -> Any:
     if element.get("itemscope") is not None:
-        return _microdata_item(element)
+        return _microdata_item(element, depth)
     tag = element.tag if isinstance(element.tag, str) else ""
     for tags, attribute in (
         (("meta",), "content"),
@@ -48,22 +49,24 @@ def _prop_value(element: Any) -> Any:
     return element.text_content()
 
 
-def _collect_props(element: Any, props: dict[str, list[Any]]) -> None:
+def _collect_props(element: Any, props: dict[str, list[Any]], depth: int = 0) -> None:
+    if depth > _MAX_DEPTH:
+        return
     for child in element:
         if not isinstance(child.tag, str):
             continue
         names = (child.get("itemprop") or "").split()
         if names:
-            value = _prop_value(child)
+            value = _prop_value(child, depth + 1)
             for name in names:
                 props.setdefault(name, []).append(value)
         if child.get("itemscope") is None:
-            _collect_props(child, props)
+            _collect_props(child, props, depth + 1)
 
 
-def _microdata_item(element: Any) -> dict[str, Any]:
+def _microdata_item(element: Any, depth: int = 0) -> dict[str, Any]:
     props: dict[str, list[Any]] = {}
-    _collect_props(element, props)
+    _collect_props(element, props, depth)
     item: dict[str, Any] = {k: v[0] if len(v) == 1 else v for k, v in props.items()}
     types = (element.get("itemtype") or "").split()
     item["@type"] = [t.rstrip("/").rsplit("/", 1)[-1] for t in types]
@@ -80,8 +83,8 @@ def extract_nodes(markup: bytes) -> list[Any]:
     for script in root.xpath('//script[@type="application/ld+json"]'):
         try:
             nodes.append(json.loads(script.text or ""))
-        except ValueError:
-            continue  # one broken block must not hide the others
+        except (ValueError, RecursionError):
+            continue  # one broken (or absurdly deep) block must not hide the others
     for inert in root.xpath("//script|//style|//noscript|//template"):
         inert.drop_tree()  # their text is not visible content, whatever itemprop claims
     for element in root.xpath("//*[@itemscope and not(@itemprop)]"):
@@ -134,13 +137,14 @@ def _walk(
     found: list[tuple[dict[str, Any], dict[str, Any] | None]],
     aggregates: list[dict[str, Any]],
     budget: list[int],
+    depth: int = 0,
 ) -> None:
     budget[0] -= 1
-    if budget[0] < 0:
+    if budget[0] < 0 or depth > _MAX_DEPTH:
         return
     if isinstance(node, list):
         for child in node:
-            _walk(child, parent, found, aggregates, budget)
+            _walk(child, parent, found, aggregates, budget, depth + 1)
         return
     if not isinstance(node, dict):
         return
@@ -152,7 +156,8 @@ def _walk(
     for key, child in node.items():
         if key in ("@context",):
             continue
-        _walk(child, node if not types & {"Review", "Rating", "AggregateRating"} else parent, found, aggregates, budget)
+        owner = node if not types & {"Review", "Rating", "AggregateRating"} else parent
+        _walk(child, owner, found, aggregates, budget, depth + 1)
 
 
 def _review_id(page_url: str, basis: str) -> str:
