@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from werkzeug.wrappers import Response
 
@@ -172,15 +171,40 @@ def test_names_resolving_to_non_public_addresses_are_refused(address: str) -> No
     assert not is_public_address(address)
 
 
-def test_each_host_is_checked_by_its_own_resolution_and_pinned_to_it() -> None:
-    """Redirect hops go through the same check; a public name is pinned to the address checked."""
+def test_each_host_is_checked_by_its_own_resolution_at_connect_time() -> None:
+    """Redirect hops open new connections and are checked the same way; public names pass."""
     answers = {"public.example.com": ["93.184.215.14"], "internal.example.com": ["10.0.0.7"]}
     guarded = SafeHttpClient(
         HttpPolicy(user_agent=UA, allow_private=False, retries=0), resolver=lambda host, port: answers[host]
     )
     with pytest.raises(BlockedAddress):
-        guarded._pinned_address(httpx.URL("http://internal.example.com/admin"))
-    assert guarded._pinned_address(httpx.URL("http://public.example.com/")) == "93.184.215.14"
+        guarded.checked_address("internal.example.com", 80)
+    assert guarded.checked_address("public.example.com", 443) == "93.184.215.14"
+
+
+def test_the_checked_address_is_the_one_connected_to_and_the_name_is_kept(
+    replay: ReplayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name resolved by the guard is reached at the address it checked, with its own Host header."""
+    replay.script("/pinned", json_response({"ok": True}))
+    port = int(replay.base_url.rsplit(":", 1)[1])
+    resolved: list[str] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        resolved.append(host)
+        return ["127.0.0.1"]
+
+    guarded = SafeHttpClient(HttpPolicy(user_agent=UA, allow_private=False, retries=0), resolver=resolver)
+    with pytest.raises(BlockedAddress):
+        guarded.get(f"http://reviews.example.com:{port}/pinned")  # loopback: refused before connecting
+    assert resolved == ["reviews.example.com"] and replay.hits_for("/pinned") == []
+
+    # Treat the replay server's address as public for a moment: the same request now connects to
+    # exactly the address the guard resolved, and the server sees the original name.
+    monkeypatch.setattr("services.ingest.sources.http.is_public_address", lambda address: True)
+    assert guarded.get(f"http://reviews.example.com:{port}/pinned").json() == {"ok": True}
+    (hit,) = replay.hits_for("/pinned")
+    assert hit.headers["Host"] == f"reviews.example.com:{port}"
 
 
 def test_only_http_and_https_are_fetched() -> None:

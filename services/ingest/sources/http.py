@@ -4,10 +4,11 @@ What it guarantees, whoever calls it:
 
 * server-side request forgery guard: the host is resolved first and every address must be
   public (not private, loopback, link-local, multicast, reserved or unspecified) unless
-  ``RADAR_SOURCE_ALLOW_PRIVATE_ADDRESSES`` is set; the connection then goes to the address that
-  was checked (the Host header and TLS SNI keep the name), so a DNS answer that changes between
-  check and connect (rebinding) cannot slip through.  Redirects are followed by hand, each hop
-  checked the same way.
+  ``RADAR_SOURCE_ALLOW_PRIVATE_ADDRESSES`` is set.  The check runs in the socket layer
+  (``GuardedBackend``), so the address checked is the address connected to and a DNS answer
+  that changes between check and connect (rebinding) cannot slip through, while the URL, Host
+  header, TLS SNI and connection pooling keep the name.  Redirects are followed by hand, and
+  every new connection, whatever its hop, is checked the same way.
 * bounded time and size: connect/read timeouts plus a deadline for the whole body, and a body
   read as a stream and refused as soon as it passes the cap (a 10 MB answer costs 5 MB at most);
   the cap counts decoded bytes, so a gzip bomb is refused too.
@@ -26,13 +27,14 @@ import json
 import random
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
 
+import httpcore
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
@@ -206,6 +208,35 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+class GuardedBackend(httpcore.NetworkBackend):
+    """httpcore's socket layer with the address check in front of every connection."""
+
+    def __init__(self, check: Callable[[str, int], str]) -> None:
+        self._check = check
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        address = self._check(host, port)
+        return self._inner.connect_tcp(
+            address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        raise BlockedAddress("unix sockets are not fetched")
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
 class SafeHttpClient:
     """GET with the safeguards above.  One per process is enough; it is thread-safe."""
 
@@ -220,6 +251,17 @@ class SafeHttpClient:
         self.policy = policy
         self._resolver = resolver
         self._sleep = sleep
+        if transport is None:
+            transport = httpx.HTTPTransport(trust_env=False)
+            # The guard sits where the socket is opened, so the address checked is the address
+            # connected to, while URL, Host header, TLS SNI and connection pooling keep the name.
+            transport._pool = httpcore.ConnectionPool(
+                ssl_context=httpx.create_ssl_context(trust_env=False),
+                network_backend=GuardedBackend(self.checked_address),
+                max_connections=20,
+                max_keepalive_connections=10,
+                keepalive_expiry=5.0,
+            )
         self._client = httpx.Client(
             timeout=httpx.Timeout(
                 connect=policy.connect_timeout_s,
@@ -310,16 +352,10 @@ class SafeHttpClient:
             return response
         raise SourceHttpError(f"{_where(url)}: more than {self.policy.max_redirects} redirects", 310)
 
-    def _pinned_address(self, url: httpx.URL) -> str | None:
-        """The checked address to connect to, or None to connect by name (private addresses allowed)."""
-        if url.scheme not in ("http", "https"):
-            raise BlockedAddress(f"{url.scheme!r} URLs are not fetched")
-        host = url.host
-        if not host:
-            raise BlockedAddress("the URL has no host")
+    def checked_address(self, host: str, port: int) -> str:
+        """The address to connect to for ``host``: every address it resolves to must be public."""
         if self.policy.allow_private:
-            return None
-        port = url.port or (443 if url.scheme == "https" else 80)
+            return host
         addresses = self._resolver(host, port)
         if not addresses:
             raise SourceUnavailable(f"{host} has no address")
@@ -330,12 +366,11 @@ class SafeHttpClient:
 
     def _get_once(self, url: str, headers: Mapping[str, str] | None) -> HttpResponse:
         target = httpx.URL(url)
-        address = self._pinned_address(target)
+        if target.scheme not in ("http", "https"):
+            raise BlockedAddress(f"{target.scheme!r} URLs are not fetched")
+        if not target.host:
+            raise BlockedAddress("the URL has no host")
         request = self._client.build_request("GET", target, headers=dict(headers or {}))
-        if address is not None:
-            # Connect to the address that was checked; Host header and SNI keep the name.
-            request.url = target.copy_with(host=address)
-            request.extensions["sni_hostname"] = target.host
         deadline = time.monotonic() + self.policy.total_timeout_s
         try:
             response = self._client.send(request, stream=True)
