@@ -164,3 +164,31 @@ def test_the_scheduler_process_stops_cleanly_on_sigterm(
             process.kill()
     assert process.returncode == 0, stderr[-2000:]
     assert '"msg": "scheduler stopped"' in stderr
+
+
+def test_the_circuit_breaker_stops_calling_a_failing_source(replay: ReplayServer, settings: Settings, bus) -> None:  # type: ignore[no-untyped-def]
+    tenant = new_tenant()
+    own = source_settings(settings, replay.base_url, source_breaker_failures=2, source_breaker_cooldown_s=600)
+    replay.script("/xrpc/app.bsky.feed.searchPosts", json_response({"error": "AuthRequired"}, 401))
+    sources = SourcesFile.model_validate(
+        {
+            "tenants": [
+                {
+                    "tenant": tenant,
+                    "sources": [{"id": "sky", "type": "bluesky", "interval_s": 1, "params": {"query": "x"}}],
+                }
+            ]
+        }
+    )
+    scheduler, thread = start(own, sources, bus)
+    try:
+        assert wait_for(lambda: len(replay.hits_for("/xrpc/app.bsky.feed.searchPosts")) >= 2, 10)
+        time.sleep(3)  # three more intervals: an open breaker makes no call
+        assert len(replay.hits_for("/xrpc/app.bsky.feed.searchPosts")) == 2
+    finally:
+        stop(scheduler, thread)
+    state = SourceStateStore(bus, bus.publisher(), own.topics.source_state, own.produce_timeout_s).load()[
+        state_key(tenant, "sky")
+    ]
+    assert state.consecutive_failures == 2 and state.breaker_open_until is not None
+    assert state.last_error is not None and state.last_error.startswith("unauthorized")
