@@ -23,6 +23,7 @@ from pydantic import (
     Field,
     HttpUrl,
     StringConstraints,
+    model_serializer,
     model_validator,
 )
 
@@ -131,6 +132,15 @@ class Mention(BaseModel):
     fetched_at: AwareDatetime
     ingested_at: AwareDatetime
     deleted_at: AwareDatetime | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_deletion(self, handler):  # type: ignore[no-untyped-def]
+        # Written only when set: records of mentions that were never deleted stay exactly as
+        # before, so consumers not yet upgraded (which forbid unknown fields) keep reading them.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("deleted_at") is None:
+            data.pop("deleted_at", None)
+        return data
 
     @property
     def revision_time(self) -> datetime:

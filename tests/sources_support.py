@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
+from pydantic import ValidationError
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -173,9 +174,17 @@ def _read_to_end(servers: list[str], topic: str) -> Iterator[tuple[bytes | None,
 
 
 def raw_mentions(settings: Settings, tenant: str) -> list[Mention]:
-    """Every message of ``tenant`` on the raw topic, in offset order (per partition)."""
-    return [
-        Mention.model_validate_json(value)
-        for key, value in _read_to_end(settings.kafka_servers, settings.topics.raw)
-        if key == tenant.encode()
-    ]
+    """Every valid mention of ``tenant`` on the raw topic, in offset order (per partition).
+
+    Other test modules put deliberately malformed records on the same topic (dead-letter tests);
+    those are not mentions and are skipped.
+    """
+    mentions = []
+    for key, value in _read_to_end(settings.kafka_servers, settings.topics.raw):
+        if key != tenant.encode():
+            continue
+        try:
+            mentions.append(Mention.model_validate_json(value))
+        except ValidationError:
+            continue
+    return mentions
