@@ -47,3 +47,11 @@ def test_a_deletion_replaces_the_review_and_hides_it_from_search_and_stats(store
     page = store.search(tenant, SearchRequest())
     assert [h.mention["external_id"] for h in page.hits] == ["kept-1"]
     assert store.stats(tenant, StatsRequest()).total == 1
+
+
+def test_deleted_at_is_written_only_when_set() -> None:
+    kept = Mention.from_submission(MentionIn(source="google", external_id="k", text="Fictional."), tenant="t")
+    assert "deleted_at" not in kept.model_dump_json() and "deleted_at" not in kept.model_dump(mode="json")
+    gone = Mention.from_submission(MentionIn(source="google", external_id="k", deleted_at=BASE), tenant="t")
+    assert Mention.model_validate_json(gone.model_dump_json()).deleted_at == BASE
+    assert gone.id == kept.id and gone.revision_time == BASE
