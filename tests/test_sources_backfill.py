@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -167,3 +168,43 @@ def test_reddit_search_within_a_subreddit_sends_its_query(  # type: ignore[no-un
     assert report.completed and report.published == 1
     (hit,) = replay.hits_for("/r/samplecity/search.json")
     assert hit.args["q"] == '"Sample Imaging"' and hit.args["restrict_sr"] == "1" and hit.args["sort"] == "new"
+
+
+def test_ctrl_c_stops_after_the_page_in_flight_and_the_next_run_resumes(  # type: ignore[no-untyped-def]
+    replay: ReplayServer, settings: Settings, bus
+) -> None:
+    tenant = new_tenant()
+    own = source_settings(settings, replay.base_url)
+    stop = threading.Event()
+    pages = three_pages()
+
+    def interrupting(request: Request) -> Response:
+        if request.args.get("pageToken") == "page-2-token":
+            stop.set()  # as the SIGINT handler does, while page 2 is being fetched
+        return pages(request)
+
+    replay.script(PATH, interrupting)
+    sources = SourcesFile.model_validate(
+        {
+            "tenants": [
+                {
+                    "tenant": tenant,
+                    "sources": [
+                        {
+                            "id": "gbp",
+                            "type": "google",
+                            "params": {"location": "accounts/7/locations/8", "access_token": "t"},
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    first = run_backfill(own, sources, bus, tenant, "gbp", progress=False, attempts=1, stop=stop)
+    assert first.interrupted and not first.completed and first.published == 2  # page 2 finished and stored
+
+    replay.script(PATH, three_pages())
+    second = run_backfill(own, sources, bus, tenant, "gbp", progress=False, attempts=1)
+    assert second.completed and second.published == 1
+    assert replay.hits_for(PATH)[0].args["pageToken"] == "page-3-token"
+    assert len(raw_mentions(own, tenant)) == 3
