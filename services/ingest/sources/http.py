@@ -255,6 +255,8 @@ class SafeHttpClient:
             transport = httpx.HTTPTransport(trust_env=False)
             # The guard sits where the socket is opened, so the address checked is the address
             # connected to, while URL, Host header, TLS SNI and connection pooling keep the name.
+            # httpx has no public hook for the network backend; ``_pool`` is stable within the
+            # pinned 0.28 series (pyproject), and the SSRF tests fail loudly if that changes.
             transport._pool = httpcore.ConnectionPool(
                 ssl_context=httpx.create_ssl_context(trust_env=False),
                 network_backend=GuardedBackend(self.checked_address),
