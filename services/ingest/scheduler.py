@@ -27,7 +27,7 @@ from common.bus import Bus, BusUnavailable, Publisher
 from common.logging import configure_logging
 from common.settings import Settings
 from services.ingest.sources.base import SourceContext
-from services.ingest.sources.config import SourceConfig, SourcesFile, TenantSources, load_sources
+from services.ingest.sources.config import SourceConfig, SourcesConfigError, SourcesFile, TenantSources, load_sources
 from services.ingest.sources.http import HttpPolicy, SafeHttpClient
 from services.ingest.sources.registry import connector_for
 from services.ingest.sources.robots import HostGate
@@ -149,7 +149,11 @@ def main() -> None:
     configure_logging("scheduler", settings.log_level)
     from common.bus.kafka import KafkaBus
 
-    sources = load_sources(settings.sources_file)
+    try:
+        sources = load_sources(settings.sources_file)
+    except SourcesConfigError as exc:
+        log.error("cannot start: %s", exc)
+        raise SystemExit(2) from None
     bus = KafkaBus(settings.kafka_servers, client_id="radar-scheduler", produce_timeout_s=settings.produce_timeout_s)
     http = SafeHttpClient(HttpPolicy.from_settings(settings))
     scheduler = Scheduler(settings, sources, bus, bus.publisher(), http)
