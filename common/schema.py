@@ -23,6 +23,7 @@ from pydantic import (
     Field,
     HttpUrl,
     StringConstraints,
+    model_serializer,
     model_validator,
 )
 
@@ -90,10 +91,17 @@ class MentionIn(BaseModel):
     published_at: AwareDatetime | None = None
     updated_at: AwareDatetime | None = None
     fetched_at: AwareDatetime | None = None
+    deleted_at: AwareDatetime | None = Field(
+        None,
+        description=(
+            "When the source was seen to have deleted it. A deletion carries the same id and no text needs to be "
+            "sent; the stored mention is kept but left out of default search and analytics."
+        ),
+    )
 
     @model_validator(mode="after")
     def _has_content(self) -> MentionIn:
-        if not self.text.strip() and self.rating is None:
+        if not self.text.strip() and self.rating is None and self.deleted_at is None:
             raise ValueError("a mention needs text, a rating, or both")
         if self.published_at and self.updated_at and self.updated_at < self.published_at:
             raise ValueError("updated_at is before published_at")
@@ -123,15 +131,25 @@ class Mention(BaseModel):
     updated_at: AwareDatetime | None = None
     fetched_at: AwareDatetime
     ingested_at: AwareDatetime
+    deleted_at: AwareDatetime | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_deletion(self, handler):  # type: ignore[no-untyped-def]
+        # Written only when set: records of mentions that were never deleted stay exactly as
+        # before, so consumers not yet upgraded (which forbid unknown fields) keep reading them.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("deleted_at") is None:
+            data.pop("deleted_at", None)
+        return data
 
     @property
     def revision_time(self) -> datetime:
         """When this version of the mention was written at its source.
 
         Used as the external version in the index so a late replay of an old edit can never
-        overwrite a newer one.
+        overwrite a newer one; a deletion is the last version of all.
         """
-        return self.updated_at or self.published_at or self.fetched_at
+        return self.deleted_at or self.updated_at or self.published_at or self.fetched_at
 
     @classmethod
     def from_submission(cls, item: MentionIn, tenant: str, now: datetime | None = None) -> Mention:
@@ -161,6 +179,7 @@ class Mention(BaseModel):
             updated_at=item.updated_at,
             fetched_at=item.fetched_at or now,
             ingested_at=now,
+            deleted_at=item.deleted_at,
         )
 
 

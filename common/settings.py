@@ -26,6 +26,7 @@ class Topics:
         self.dead_letter = f"{prefix}.mentions.dead-letter"
         self.alerts = f"{prefix}.alerts"
         self.alerts_dead_letter = f"{prefix}.alerts.dead-letter"
+        self.source_state = f"{prefix}.source-state"  # compacted; created by the sources state store
 
     def all(self) -> list[str]:
         return [self.raw, self.scored, self.dead_letter, self.alerts, self.alerts_dead_letter]
@@ -142,6 +143,78 @@ class Settings(BaseSettings):
     smtp_username: str = Field("", description="SMTP login; empty sends without authentication.")
     smtp_password: str = Field("", description="SMTP password (never logged).")
     smtp_from: str = Field("radar-alerts@localhost", description="Sender address of e-mail alerts.")
+
+    # --- Sources -----------------------------------------------------------------------------
+    sources_file: Path | None = Field(
+        None,
+        description=(
+            "YAML file of the review and mention sources per tenant (docs/sources.md); unset or absent means no "
+            "sources. Secrets in it are written as ${ENV_VAR} references."
+        ),
+    )
+    source_user_agent: str = Field(
+        "RadarReputationBot/0.1 (+https://github.com/radar/radar; reputation monitoring)",
+        description="User-Agent sent to every source, and the agent name checked in robots.txt.",
+    )
+    source_connect_timeout_s: float = Field(5.0, gt=0, description="Connect timeout of a source request.")
+    source_read_timeout_s: float = Field(20.0, gt=0, description="Read timeout (between bytes) of a source request.")
+    source_total_timeout_s: float = Field(
+        60.0, gt=0, description="Longest a whole source response may take, body included."
+    )
+    source_max_response_bytes: int = Field(
+        5 * 1024 * 1024, ge=1024, description="Largest source response body read; a larger one is refused."
+    )
+    source_retries: int = Field(3, ge=0, description="Retries of a source request after a 5xx, 429 or timeout.")
+    source_backoff_base_s: float = Field(
+        1.0, ge=0, description="Base of the full-jitter exponential backoff between source retries."
+    )
+    source_backoff_cap_s: float = Field(60.0, ge=0, description="Longest wait between two source retries.")
+    source_retry_after_cap_s: float = Field(
+        300.0,
+        ge=0,
+        description="Longest Retry-After honoured inline; a longer one fails the run and waits for the next.",
+    )
+    source_breaker_failures: int = Field(
+        5, ge=1, description="Consecutive failed runs after which a source's circuit breaker opens."
+    )
+    source_breaker_cooldown_s: float = Field(
+        900.0, ge=0, description="How long an open circuit breaker keeps a failing source from being called."
+    )
+    source_host_interval_s: float = Field(
+        2.0, ge=0, description="Least time between two requests to one host by the page scraper (per-host rate)."
+    )
+    source_allow_private_addresses: bool = Field(
+        False,
+        description=(
+            "Let sources reach private, loopback and link-local addresses. Off in production (server-side request "
+            "forgery guard); tests turn it on for their local replay server."
+        ),
+    )
+    source_default_interval_s: float = Field(
+        900.0, ge=1, description="Poll interval of a source whose configuration names none."
+    )
+    source_jitter: float = Field(
+        0.1, ge=0, le=1, description="Random spread of each poll interval, as a fraction of it (0.1 = ±10%)."
+    )
+    source_max_pages: int = Field(
+        20, ge=1, description="Most pages one scheduled run of a source fetches (backfill has no limit)."
+    )
+    source_workers: int = Field(8, ge=1, description="Sources the scheduler runs at the same time.")
+    google_api_url: str = Field(
+        "https://mybusiness.googleapis.com", description="Base URL of the Google Business Profile API (v4 reviews)."
+    )
+    google_push_token: str = Field(
+        "",
+        description=(
+            "Shared token that Pub/Sub push requests must carry (?token= or Bearer) on "
+            "POST /v1/sources/google/push; empty disables the endpoint."
+        ),
+    )
+    yelp_api_url: str = Field("https://api.yelp.com", description="Base URL of the Yelp Fusion API.")
+    reddit_url: str = Field("https://www.reddit.com", description="Base URL of Reddit's JSON listings.")
+    bluesky_url: str = Field(
+        "https://public.api.bsky.app", description="Base URL of the Bluesky AppView (app.bsky.feed.searchPosts)."
+    )
 
     log_level: str = Field("INFO", description="Log level of every service.")
 

@@ -69,3 +69,17 @@ class Bus(Protocol):
 
     def is_healthy(self, timeout_s: float = 2.0) -> bool:
         """Whether the broker answers a metadata request now (for readiness probes)."""
+
+    def ensure_compacted_topic(self, name: str, partitions: int, replication: int) -> None:
+        """Create a log-compacted topic if missing: the broker keeps at least the latest value per key.
+
+        Used for small durable tables (source cursors and status) that must live as long and as
+        replicated as the data itself, without a second datastore.
+        """
+
+    def read_table(self, topic: str, timeout_s: float = 10.0) -> dict[bytes, bytes]:
+        """Read ``topic`` from the beginning to its current end: the latest value per key.
+
+        A record with an empty value is a tombstone and removes its key.  Raises BusUnavailable
+        when the end cannot be reached in ``timeout_s`` (a partial table would roll cursors back).
+        """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -176,6 +177,78 @@ class KafkaBus:
             raise BusUnavailable(f"cannot create topics {list(names)}: {exc}") from exc
         finally:
             admin.close()
+
+    def ensure_compacted_topic(self, name: str, partitions: int, replication: int) -> None:
+        try:
+            admin = self._admin(timeout_s=15)
+        except KafkaError as exc:
+            raise BusUnavailable(f"cannot reach Kafka at {self._servers}: {exc}") from exc
+        try:
+            if name in set(admin.list_topics()):
+                return
+            try:
+                admin.create_topics(
+                    [
+                        NewTopic(
+                            name,
+                            num_partitions=partitions,
+                            replication_factor=replication,
+                            topic_configs={"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"},
+                        )
+                    ]
+                )
+                log.info("created compacted topic %s", name)
+            except TopicAlreadyExistsError:
+                log.debug("compacted topic created concurrently: %s", name)
+        except KafkaError as exc:
+            raise BusUnavailable(f"cannot create topic {name!r}: {exc}") from exc
+        finally:
+            admin.close()
+
+    def read_table(self, topic: str, timeout_s: float = 10.0) -> dict[bytes, bytes]:
+        # No consumer group: every reader wants the whole table, and nothing is committed.
+        try:
+            consumer = KafkaConsumer(
+                bootstrap_servers=self._servers,
+                client_id=f"{self._client_id}-table",
+                group_id=None,
+                enable_auto_commit=False,
+                consumer_timeout_ms=int(timeout_s * 1000),
+            )
+        except KafkaError as exc:
+            raise BusUnavailable(f"cannot read {topic!r}: {exc}") from exc
+        table: dict[bytes, bytes] = {}
+        try:
+            partitions = consumer.partitions_for_topic(topic)
+            if not partitions:
+                return table
+            assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+            consumer.assign(assigned)
+            consumer.seek_to_beginning(*assigned)
+            ends = consumer.end_offsets(assigned)
+            remaining = {tp for tp in assigned if ends[tp] > consumer.position(tp)}
+            deadline = time.monotonic() + timeout_s
+            while remaining:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BusUnavailable(f"reading {topic!r} did not reach its end in {timeout_s}s")
+                batches = consumer.poll(timeout_ms=int(min(left, 1.0) * 1000), max_records=10_000)
+                for records in batches.values():
+                    for r in records:
+                        if r.key is None:
+                            continue
+                        if r.value:
+                            table[r.key] = r.value
+                        else:
+                            table.pop(r.key, None)
+                for tp in list(remaining):
+                    if consumer.position(tp) >= ends[tp]:
+                        remaining.discard(tp)
+            return table
+        except KafkaError as exc:
+            raise BusUnavailable(f"cannot read {topic!r}: {exc}") from exc
+        finally:
+            consumer.close(autocommit=False)
 
     def publisher(self) -> KafkaPublisher:
         return KafkaPublisher(self._servers, self._client_id, self._produce_timeout_s)

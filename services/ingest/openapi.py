@@ -21,6 +21,7 @@ from common.openapi import (
 )
 from common.schema import Mention, MentionIn
 from common.settings import Settings
+from services.ingest.sources_api import PushResult, SourceList
 
 _MENTION_ID = Mention.model_json_schema()["properties"]["id"]
 
@@ -39,7 +40,14 @@ class IngestAccepted(BaseModel):
 
 
 def build_document(settings: Settings) -> dict[str, Any]:
-    components = Components([(MentionIn, "validation"), (IngestAccepted, "serialization")])
+    components = Components(
+        [
+            (MentionIn, "validation"),
+            (IngestAccepted, "serialization"),
+            (SourceList, "serialization"),
+            (PushResult, "serialization"),
+        ]
+    )
     mention = components.ref(MentionIn, "validation")
     limit = settings.max_batch_items
     batch = {"type": "array", "items": mention, "minItems": 1, "maxItems": limit}
@@ -99,6 +107,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
         },
     )
     paths: dict[str, Any] = {"/v1/mentions": {"post": post}}
+    paths.update(source_paths(components))
     paths.update(
         health_paths(components, ready_schema({"kafka": {"enum": ["ok", "unreachable"]}}), "Kafka answers.", True)
     )
@@ -107,8 +116,79 @@ def build_document(settings: Settings) -> dict[str, Any]:
         description="Accepts review, post and comment mentions, validates them and publishes them to Kafka.",
         paths=paths,
         components=components,
-        tags=[{"name": "mentions", "description": "Submitting mentions."}, *COMMON_TAGS],
+        tags=[
+            {"name": "mentions", "description": "Submitting mentions."},
+            {"name": "sources", "description": "Review and mention sources: status and push notifications."},
+            *COMMON_TAGS,
+        ],
     )
+
+
+def source_paths(components: Components) -> dict[str, Any]:
+    """``GET /v1/sources`` and the Google push endpoint."""
+    listing = operation(
+        components,
+        operation_id="listSources",
+        summary="Sources and their status",
+        tags=["sources"],
+        role=Role.viewer,
+        description=(
+            "Every source configured for the key's practice (`RADAR_SOURCES_FILE`) and any source that still has "
+            "state, with its status from the scheduler's state topic: last run, last success, last error, next run, "
+            "mentions fetched, circuit breaker, and the backfill's progress. Parameters and cursors are not shown."
+        ),
+        responses={
+            200: json_response("The sources of this practice.", components.ref(SourceList)),
+            503: error_response(components, 503, "The status could not be read from Kafka (code `bus_unavailable`)."),
+        },
+    )
+    envelope = {
+        "type": "object",
+        "required": ["message"],
+        "properties": {
+            "message": {
+                "type": "object",
+                "required": ["data"],
+                "properties": {
+                    "data": {"type": "string", "description": "Base64 of the notification JSON."},
+                    "attributes": {"type": "object"},
+                    "messageId": {"type": "string"},
+                },
+            },
+            "subscription": {"type": "string"},
+        },
+    }
+    push = operation(
+        components,
+        operation_id="googlePush",
+        summary="Google Business Profile push notification",
+        tags=["sources"],
+        role=None,
+        description=(
+            "Target of a Pub/Sub push subscription for Business Profile notifications. Authenticated by the shared "
+            "token `RADAR_GOOGLE_PUSH_TOKEN` (`?token=` in the push URL, or `Authorization: Bearer`), not by an API "
+            "key. `NEW_REVIEW` and `UPDATED_REVIEW` fetch the named review from the configured Google source of its "
+            "location and publish it (a review that is gone is published as deleted); anything else is "
+            "acknowledged and ignored."
+        ),
+        request_body={"required": True, "content": {"application/json": {"schema": envelope}}},
+        responses={
+            200: json_response("Processed (or ignored, with the reason).", components.ref(PushResult)),
+            400: "Unparseable JSON, a body that is not UTF-8, or an empty body.",
+            401: "Missing or wrong push token.",
+            404: "Push notifications are not enabled (code `push_disabled`).",
+            413: None,
+            415: None,
+            422: "Not a Pub/Sub envelope (`invalid_envelope`) or no review named (`invalid_notification`).",
+            503: error_response(
+                components,
+                503,
+                "The review could not be fetched or stored now (code `source_unavailable`); Pub/Sub retries.",
+                RETRY_AFTER_HEADER,
+            ),
+        },
+    )
+    return {"/v1/sources": {"get": listing}, "/v1/sources/google/push": {"post": push}}
 
 
 blueprint = openapi_blueprint(build_document)

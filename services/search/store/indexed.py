@@ -472,7 +472,9 @@ def build_query(tenant: str, f: MentionFilter, *, side_by_side: bool = False) ->
             filters.append({"terms": {field: list(values)}})
     # Competitors' reviews share the tenant's index (they are compared side by side) but never
     # count as the practice's own: without a competitor filter, only mentions without one match.
-    must_not: list[dict[str, Any]] = [{"exists": {"field": "erased_at"}}]
+    # An erased mention is a marker only; a review its author deleted stays stored (with its
+    # history) but is no longer the practice's reputation.
+    must_not: list[dict[str, Any]] = [{"exists": {"field": "erased_at"}}, {"exists": {"field": "deleted_at"}}]
     own = {"bool": {"must_not": [{"exists": {"field": "competitor"}}]}}
     if side_by_side and f.competitor:
         filters.append(

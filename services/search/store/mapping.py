@@ -87,6 +87,7 @@ def mappings() -> dict[str, Any]:
             "updated_at": {"type": "date"},
             "fetched_at": {"type": "date"},
             "ingested_at": {"type": "date"},
+            "deleted_at": {"type": "date"},
             "scored_at": {"type": "date"},
             "occurred_at": {"type": "date"},
             "rating_effective": {"type": "float"},
