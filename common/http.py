@@ -21,6 +21,8 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from common.auth import ApiKeyRegistry, Principal, Role
+from common.bus import Bus
+from common.keys import KeyDirectory
 from common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -110,20 +112,23 @@ def install_common_handlers(app: Flask, service: str) -> None:
         return error_response(500, "internal_error", "internal error; quote the request id when reporting it")
 
 
-def create_service_app(service: str, settings: Settings) -> Flask:
+def create_service_app(service: str, settings: Settings, bus: Bus | None = None) -> Flask:
     """A Flask app with what every Radar service shares: limits, JSON errors, API keys.
 
-    Warns at start-up when no API key is configured, because such a service refuses every
-    request with 401 and the operator should learn why from the log, not from the users.
+    With a ``bus``, keys managed through ``/v1/keys`` are accepted besides ``RADAR_API_KEYS``
+    (``common.keys``).  Warns at start-up when neither can yield a key, because such a service
+    refuses every request with 401 and the operator should learn why from the log.
     """
     app = Flask(f"radar-{service}")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["radar.settings"] = settings
     registry = ApiKeyRegistry.parse(settings.api_keys)
-    if not len(registry):
+    if not len(registry) and bus is None:
         log.warning("no API keys configured (RADAR_API_KEYS): every authenticated request will get 401")
-    app.extensions["radar.api_keys"] = registry
+    app.extensions["radar.api_keys"] = KeyDirectory(
+        registry, bus, settings.topics.api_keys, refresh_s=settings.api_keys_refresh_s
+    )
     install_common_handlers(app, service)
     return app
 
@@ -168,9 +173,9 @@ def requires(role: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
     def decorator(view: Callable[P, R]) -> Callable[P, R]:
         @wraps(view)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            registry: ApiKeyRegistry = current_app.extensions["radar.api_keys"]
+            directory: KeyDirectory = current_app.extensions["radar.api_keys"]
             presented = _presented_key()
-            principal = registry.authenticate(presented)
+            principal = directory.authenticate(presented)
             if principal is None:
                 message = "missing API key" if not presented else "invalid API key"
                 raise ApiError(401, "unauthenticated", f"{message}; send 'Authorization: Bearer <key>'")

@@ -26,7 +26,9 @@ class Topics:
         self.dead_letter = f"{prefix}.mentions.dead-letter"
         self.alerts = f"{prefix}.alerts"
         self.alerts_dead_letter = f"{prefix}.alerts.dead-letter"
-        self.source_state = f"{prefix}.source-state"  # compacted; created by the sources state store
+        # Compacted tables: source cursors and status, and the API keys managed through /v1/keys.
+        self.source_state = f"{prefix}.source-state"
+        self.api_keys = f"{prefix}.api-keys"
 
     def all(self) -> list[str]:
         return [self.raw, self.scored, self.dead_letter, self.alerts, self.alerts_dead_letter]
@@ -75,6 +77,11 @@ class Settings(BaseSettings):
             "API keys as comma-separated KEY=TENANT:ROLE entries (roles: viewer, marketer, admin). "
             "Keys never appear in logs."
         ),
+    )
+    api_keys_refresh_s: float = Field(
+        5.0,
+        gt=0,
+        description="How often each service re-reads the managed API keys (a revocation takes effect within it).",
     )
     max_batch_items: int = Field(500, ge=1, description="Most mentions accepted in one POST.")
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="Largest request body accepted (bytes).")

@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None, sources
     if bus is None:
         configure_logging("ingest", settings.log_level)
         bus = KafkaBus(settings.kafka_servers, client_id="radar-ingest", produce_timeout_s=settings.produce_timeout_s)
-    app = create_service_app("ingest", settings)
+    app = create_service_app("ingest", settings, bus=bus)
     app.extensions["radar.bus"] = bus
     app.extensions["radar.publisher"] = bus.publisher()
     app.extensions["radar.topics"] = TopicProvisioner(bus, settings)

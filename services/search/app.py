@@ -6,7 +6,10 @@ import logging
 
 from flask import Flask
 
+from common.bus import Bus
+from common.bus.kafka import KafkaBus
 from common.http import create_service_app
+from common.keys import KeyIssuer
 from common.logging import configure_logging
 from common.settings import Settings
 from services.alerts.api import blueprint as alerts_blueprint
@@ -17,6 +20,7 @@ from services.search.audit.recorder import install_audit
 from services.search.audit.store import AuditLog, EngineAuditLog
 from services.search.dashboard import blueprint as dashboard_blueprint
 from services.search.erasure import blueprint as erasure_blueprint
+from services.search.keys.api import blueprint as keys_blueprint
 from services.search.openapi import blueprint as openapi_blueprint
 from services.search.practice.api import blueprint as practice_blueprint
 from services.search.practice.store import EnginePracticeStore, PracticeStore
@@ -75,6 +79,7 @@ def create_app(
     practice: PracticeStore | None = None,
     audit_log: AuditLog | None = None,
     alerts: AlertStore | None = None,
+    bus: Bus | None = None,
 ) -> Flask:
     settings = settings or Settings()
     if store is None:
@@ -103,7 +108,19 @@ def create_app(
         except StoreUnavailable:
             log.warning("search engine unreachable at start-up; record indices are created on first use")
 
-    app = create_service_app("search", settings)
+    # Kafka carries the managed API keys (common/keys.py): read here, written by /v1/keys.
+    bus = bus or KafkaBus(
+        settings.kafka_servers, client_id="radar-search", produce_timeout_s=settings.produce_timeout_s
+    )
+    app = create_service_app("search", settings, bus=bus)
+    app.extensions["radar.key_issuer"] = KeyIssuer(
+        app.extensions["radar.api_keys"],
+        bus,
+        bus.publisher(),
+        settings.topics.api_keys,
+        replication=settings.topic_replication,
+        timeout_s=settings.produce_timeout_s,
+    )
     app.extensions["radar.store"] = store
     app.extensions["radar.curation"] = curation
     app.extensions["radar.practice"] = practice
@@ -112,6 +129,7 @@ def create_app(
     app.register_blueprint(blueprint)
     app.register_blueprint(erasure_blueprint)
     app.register_blueprint(audit_blueprint)
+    app.register_blueprint(keys_blueprint)
     app.register_blueprint(openapi_blueprint)
     app.register_blueprint(practice_blueprint)
     app.register_blueprint(testimonials_blueprint)

@@ -27,6 +27,7 @@ from common.schema import Mention, ScoredMention
 from common.settings import Settings
 from services.alerts.openapi import ALERT_TAGS, alert_models, alert_paths
 from services.search.audit.openapi import AUDIT_TAGS, audit_models, audit_paths
+from services.search.keys.openapi import KEY_TAGS, key_models, key_paths
 from services.search.practice.openapi import PRACTICE_TAGS, practice_models, practice_paths
 from services.search.reputation import ReputationScore
 from services.search.store.base import (
@@ -132,6 +133,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
             *testimonial_models(),
             *practice_models(),
             *audit_models(),
+            *key_models(),
             (Erasure, "serialization"),
             *alert_models(),
         ]
@@ -286,6 +288,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
     }
     paths.update(practice_paths(components, FILTER_DESCRIPTIONS))
     paths.update(audit_paths(components))
+    paths.update(key_paths(components))
     paths.update(testimonial_paths(components))
     paths.update(alert_paths(components))
     ready = ready_schema({"search_engine": {"enum": ["ok", "unreachable"]}})
@@ -300,6 +303,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
             {"name": "statistics", "description": "Counts, trends and reputation."},
             *PRACTICE_TAGS,
             *AUDIT_TAGS,
+            *KEY_TAGS,
             *TESTIMONIAL_TAGS,
             *ALERT_TAGS,
             *COMMON_TAGS,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from common.bus import Bus
+from common.bus.kafka import KafkaBus
 from common.http import create_service_app
 from common.logging import configure_logging
 from common.settings import Settings
@@ -19,7 +21,10 @@ from services.sentiment.worker import model_threads
 
 
 def create_app(
-    settings: Settings | None = None, model: SentimentModel | None = None, tagger: TopicTagger | None = None
+    settings: Settings | None = None,
+    model: SentimentModel | None = None,
+    tagger: TopicTagger | None = None,
+    bus: Bus | None = None,
 ) -> Flask:
     settings = settings or Settings()
     if model is None:
@@ -27,7 +32,9 @@ def create_app(
         model = SentimentModel.load(settings.model_dir, intra_op_threads=model_threads(settings))
     if tagger is None:
         tagger = TopicTagger.load(settings.topic_model_dir, intra_op_threads=model_threads(settings))
-    app = create_service_app("sentiment", settings)
+    # Kafka carries the API keys managed through the search service (common/keys.py).
+    bus = bus or KafkaBus(settings.kafka_servers, client_id="radar-sentiment-api")
+    app = create_service_app("sentiment", settings, bus=bus)
     app.extensions["radar.model"] = model
     app.extensions["radar.tagger"] = tagger
     app.register_blueprint(blueprint)

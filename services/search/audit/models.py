@@ -34,6 +34,9 @@ AuditAction = Literal[
     "alerts.read",
     "alerts.update",
     "audit.read",
+    "keys.read",
+    "keys.create",
+    "keys.revoke",
 ]
 
 

@@ -1,0 +1,1 @@
+"""API key management for admins: ``/v1/keys``."""
