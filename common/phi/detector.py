@@ -65,7 +65,7 @@ _PRIORITY: dict[PhiType, int] = {
     PhiType.SSN: 8,
     PhiType.PHONE: 7,
     PhiType.FAX: 7,
-    PhiType.IP: 7,
+    PhiType.IP: 8,  # "176.73.101.106" also parses as a phone number
     PhiType.URL: 6,
     PhiType.ADDRESS: 5,
     PhiType.DATE: 5,
@@ -90,8 +90,13 @@ def resolve(spans: Iterable[Span]) -> list[Span]:
             old = clash[0]
             kept.remove(old)
             kept.append(
-                Span(min(old.start, span.start), max(old.end, span.end), old.type, max(old.confidence, span.confidence),
-                     old.source)
+                Span(
+                    min(old.start, span.start),
+                    max(old.end, span.end),
+                    old.type,
+                    max(old.confidence, span.confidence),
+                    old.source,
+                )
             )
     return sorted(kept, key=lambda s: s.start)
 

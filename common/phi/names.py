@@ -64,13 +64,18 @@ _AFTER_RELATION = re.compile(
     rf"\b(?i:my|our|her|his|their|your|the)\s+(?:\w+\s+)?(?i:{RELATIONS}),?\s+({_CAP}(?:\s+(?:{_CAP}|{_INITIAL}))?)"
 )
 _AFTER_INTRO = re.compile(
-    rf"\b(?:named|name\s+is|name's|called|patient|pt\.?|signed|sincerely|regards|spoke\s+(?:to|with)|"
-    rf"asked\s+for)[,:]?\s+({_CAP}(?:\s+(?:{_CAP}|{_INITIAL}))?)",
-    re.I,
+    rf"\b(?i:named|name\s+is|name's|called|patient|pt\.?|signed|sincerely|regards|spoke\s+(?:to|with)|"
+    rf"asked\s+for)[,:]?\s+({_CAP}(?:\s+(?:{_CAP}|{_INITIAL}))?)"
 )
 _WEAK_INTRO = re.compile(
-    rf"\b(?:thanks|thank\s+you|i\s+am|i'm|this\s+is|love|cheers|hi|hello|dear|with)[,:!]?\s+({_CAP}(?:\s+{_CAP})?)",
-    re.I,
+    rf"\b(?i:thanks|thank\s+you|i\s+am|i'm|this\s+is|love|cheers|hi|hello|dear|with)[,:!]?\s+({_CAP}(?:\s+{_CAP})?)"
+)
+# A lone first name opening a sentence is a name only when a verb follows ("Grace was lovely", not
+# "Grace under pressure").
+_NAME_VERB = re.compile(
+    r"(?:'s|’s|\s+(?:was|is|were|did|does|has|had|made|makes|helped|took|explained|called|told|said|and|kept|gave|"
+    r"went|came|knew|answered|got|handled|greeted|checked|drew|walked|stayed|asked|needed|wanted|loved|hated|"
+    r"felt|could|would|can|will|never|always|also|just|really|even)\b)"
 )
 _BEFORE_ROLE = re.compile(
     rf"\b({_CAP}(?:\s+{_CAP})?),?\s+(?:was|is|were)\s+(?:my|our|the|her|his)\s+"
@@ -180,6 +185,9 @@ class NameRecogniser:
                         break
                 end = tokens[j - 1][0] + len(tokens[j - 1][1])
                 at_start = bool(_SENTENCE_START.search(text, 0, start))
+                if at_start and j - i == 1 and not _NAME_VERB.match(text, end):
+                    i = j
+                    continue
                 if j - i > 1:
                     confidence = 0.75
                 elif at_start:

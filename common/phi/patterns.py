@@ -12,6 +12,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator
 
+from common.phi.names import RELATIONS
 from common.phi.spans import PhiType, Span
 
 Recogniser = Callable[[str], Iterable[Span]]
@@ -38,9 +39,7 @@ _DATE_PATTERNS: list[tuple[re.Pattern[str], float]] = [
     (re.compile(r"\b(?:19|20)\d{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\b"), 0.95),
     # 3/14 without a year, but never a rating ("4/5", "10/10") or a fraction of stars
     (
-        re.compile(
-            r"(?<![\w/])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])(?![\w/])(?!\s*(?:stars?|rating|score))"
-        ),
+        re.compile(r"(?<![\w/])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])(?![\w/])(?!\s*(?:stars?|rating|score))"),
         0.6,
     ),
 ]
@@ -67,12 +66,20 @@ _AGE_PATTERNS = [
     re.compile(rf"\b{_OLD}(?:-year-old|yo)\b", re.I),
     re.compile(r"\b(?:in\s+(?:his|her|their)\s+)(?:90s|nineties|100s)\b", re.I),
 ]
+# "my grandmother is 96": a bare number after a person and "is"/"turned", unless a unit follows.
+_AGE_AFTER_PERSON = re.compile(
+    rf"\b(?:{RELATIONS}|he|she|who|I)\s+(?:\w+\s+){{0,3}}?(?:is|was|turned|turns|'s|’s|,)\s+({_OLD})\b"
+    r"(?!\s*(?:%|percent|minutes?|mins?|degrees|dollars|lbs|pounds|miles|\.\d|/))",
+    re.I,
+)
 
 
 def ages(text: str) -> Iterator[Span]:
     for pattern in _AGE_PATTERNS:
         for m in pattern.finditer(text):
             yield Span(m.start(), m.end(), PhiType.AGE, 0.85, "pattern.age")
+    for m in _AGE_AFTER_PERSON.finditer(text):
+        yield Span(m.start(1), m.end(1), PhiType.AGE, 0.7, "pattern.age")
 
 
 # --- email, URL, IP ----------------------------------------------------------------------------
@@ -145,7 +152,7 @@ _KEYWORDS: list[tuple[PhiType, str]] = [
     (PhiType.ACCOUNT, r"account|acct\.?|invoice|billing|statement|bank\s+account|card"),
     (PhiType.DEVICE, r"serial|S/N|SN|device(?:\s+id)?|UDI|IMEI|implant|pacemaker|hearing\s+aid|pump"),
 ]
-_CODE = r"([A-Z0-9](?:[A-Z0-9]|[-./](?=[A-Z0-9])){3,24})"
+_CODE = r"((?=[A-Z0-9./-]*\d)[A-Z0-9](?:[A-Z0-9]|[-./](?=[A-Z0-9])){3,24})"
 _KEYED = [
     (
         kind,
@@ -183,12 +190,16 @@ _UNITS = re.compile(r"\s*(?:minutes?|mins?|hours?|hrs?|days?|weeks?|months?|year
 
 
 def _looks_like_quantity(text: str, end: int) -> bool:
-    """"waited 45 minutes" or "record 2 hours": a number followed by a unit is not an identifier."""
+    """ "waited 45 minutes" or "record 2 hours": a number followed by a unit is not an identifier."""
     return bool(_UNITS.match(text, end))
 
 
 # --- street addresses and ZIP codes -----------------------------------------------------------
 
+_STATES_RE = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|"
+    "OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY"
+)
 _SUFFIX = (
     r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Parkway|Pkwy|"
     r"Circle|Cir|Terrace|Ter|Highway|Hwy|Trail|Trl|Square|Sq|Loop|Pike|Plaza|Row|Alley|Crossing|Xing)"
@@ -197,12 +208,11 @@ _ADDRESS = re.compile(
     rf"\b\d{{1,6}}(?:-\d{{1,4}})?\s+(?:[NSEW]\.?\s+|North\s+|South\s+|East\s+|West\s+)?"
     rf"(?:(?:[A-Z][A-Za-z'.-]*|\d{{1,3}}(?:st|nd|rd|th))\s+){{1,4}}{_SUFFIX}\b\.?"
     rf"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Bldg|Building|#)\.?\s*#?\s*[A-Za-z0-9-]+)?"
+    # the city, when a state follows (a town is a Safe Harbor geographic unit too)
+    rf"(?:,\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?(?=,?\s+(?:{_STATES_RE})\b))?"
 )
 _PO_BOX = re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d+\b", re.I)
-_STATES = (
-    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|"
-    "OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY"
-)
+_STATES = _STATES_RE
 _ZIP_AFTER_STATE = re.compile(rf"\b(?:{_STATES})\.?,?\s+(\d{{5}}(?:-\d{{4}})?)\b")
 _ZIP_KEYWORD = re.compile(r"\b(?:zip|zip\s*code|postal\s+code)\s*(?:is|was|:|#)?\s*(\d{5}(?:-\d{4})?)\b", re.I)
 _ZIP_PLUS4 = re.compile(r"(?<![\d-])\d{5}-\d{4}(?![\d-])")

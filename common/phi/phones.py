@@ -16,7 +16,7 @@ import phonenumbers
 
 from common.phi.spans import PhiType, Span
 
-_FAX_BEFORE = re.compile(r"\bfax\b[^\d\n]{0,15}$", re.I)
+_FAX_BEFORE = re.compile(r"\bfax(?:ed|ing|es)?\b[^\d\n.!?]{0,40}$", re.I)
 
 
 def phones(text: str, region: str = "US") -> Iterator[Span]:
@@ -25,5 +25,5 @@ def phones(text: str, region: str = "US") -> Iterator[Span]:
         digits = sum(c.isdigit() for c in match.raw_string)
         if digits < 10:  # a 7-digit local number is too easily a count or an id of something else
             continue
-        kind = PhiType.FAX if _FAX_BEFORE.search(text, max(0, match.start - 20), match.start) else PhiType.PHONE
+        kind = PhiType.FAX if _FAX_BEFORE.search(text, max(0, match.start - 50), match.start) else PhiType.PHONE
         yield Span(match.start, match.end, kind, 0.95, "phonenumbers")

@@ -32,8 +32,16 @@ class PhiType(StrEnum):
 
 # The identifiers with a fixed shape; the benchmark reports them together against their target.
 STRUCTURED: frozenset[PhiType] = frozenset(
-    {PhiType.PHONE, PhiType.FAX, PhiType.EMAIL, PhiType.SSN, PhiType.MRN, PhiType.HEALTH_PLAN,
-     PhiType.ACCOUNT, PhiType.DATE}
+    {
+        PhiType.PHONE,
+        PhiType.FAX,
+        PhiType.EMAIL,
+        PhiType.SSN,
+        PhiType.MRN,
+        PhiType.HEALTH_PLAN,
+        PhiType.ACCOUNT,
+        PhiType.DATE,
+    }
 )
 
 
