@@ -28,26 +28,31 @@ from common.phi.spans import PhiType, Span
 
 # Words capitalised in reviews that are also in the Census first-name list, or that a name rule
 # would otherwise take: never names on their own.
-_COMMON = """
-    a an the i i'm i've i'd we they he she it you my our your his her their this that these those there here
-    what when where why how who which if so but and or not no yes ok okay also just very really so too
-    will may june april august march bill mark grant faith hope joy rose pat sue art dean frank gene guy jack
-    jean ray rich rob sandy dawn page major king young long golden iris ivy holly lily penny ruby amber crystal
-    honey star sky storm summer autumn winter robin chase chance cole dale christian christmas easter
-    precious sunny angel baby love lovely mercy patience prince princess royal sterling sage sharon
-    miles myles lane chance brook brooks wood woods hill hills field fields green brown white black gray grey
-    price cash case carter page rich more moore best good great nice kind sweet clean fast quick easy
-    tech nurse doctor dr mr mrs ms miss staff team front desk office center centre clinic hospital imaging
-    radiology medical health care urgent open closed parking lot check call called thanks thank please
-    monday tuesday wednesday thursday friday saturday sunday january february july september october
-    november december mri ct pet scan xray x-ray ultrasound mammogram dexa biopsy google yelp healthgrades
-    facebook zocdoc bbb overall everyone everything nothing someone somebody anyone always never highly
-    would could should can cannot didn't don't won't wouldn't couldn't shouldn't wasn't weren't isn't
-    five four three two one stars star ten first last next after before during since until then now
-    north south east west northside southside downtown main street avenue road suite
-    reading lab labs service services billing insurance results report appointment appointments
+# First names that are also everyday words: a name only where the context says so ("my husband Mark").
+_AMBIGUOUS = """
+will may june april august march bill mark grant faith hope joy rose pat sue art dean frank gene guy jack
+jean ray rich rob sandy dawn page major king young long golden iris ivy holly lily penny ruby amber crystal
+honey star sky storm summer autumn winter robin chase chance cole dale christian precious sunny angel
+mercy patience prince princess royal sterling sage sharon miles myles lane brook brooks wood woods hill
+hills field fields green brown white black gray grey price cash case carter moore
 """
-COMMON_WORDS = frozenset(_COMMON.split())
+# Words that are never names, whatever the context.
+_NON_NAMES = """
+a an the i i'm i've i'd we they he she it you my our your his her their this that these those there here
+what when where why how who which if so but and or not no yes ok okay also just very really too
+christmas easter baby love lovely more best good great nice kind sweet clean fast quick easy
+tech nurse doctor dr mr mrs ms miss staff team front desk office center centre clinic hospital imaging
+radiology medical health care urgent open closed parking lot check call called thanks thank please
+monday tuesday wednesday thursday friday saturday sunday january february july september october
+november december mri ct pet scan xray x-ray ultrasound mammogram dexa biopsy google yelp healthgrades
+facebook zocdoc bbb overall everyone everything nothing someone somebody anyone always never highly
+would could should can cannot didn't don't won't wouldn't couldn't shouldn't wasn't weren't isn't
+five four three two one stars star ten first last next after before during since until then now
+north south east west northside southside downtown main street avenue road suite
+reading lab labs service services billing insurance results report appointment appointments
+"""
+NON_NAMES = frozenset(_NON_NAMES.split())
+COMMON_WORDS = NON_NAMES | frozenset(_AMBIGUOUS.split())
 TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Mister|Dr|Doctor|Nurse|Prof|Professor)"
 RELATIONS = (
     r"(?:husband|wife|spouse|partner|son|daughter|child|kid|boy|girl|baby|mother|mom|mum|father|dad|"
@@ -141,7 +146,8 @@ class NameRecogniser:
 
     def __call__(self, text: str) -> Iterator[Span]:
         for span in self._find(text):
-            if text[span.start : span.end] not in self.staff:
+            # "my husband Jake" is a relative even when a technologist is called Jake too.
+            if span.source == "names.relation" or text[span.start : span.end] not in self.staff:
                 yield span
 
     def _find(self, text: str) -> Iterator[Span]:
@@ -154,13 +160,13 @@ class NameRecogniser:
             (_SIGNATURE, 0.8, "names.signature"),
         ):
             for m in pattern.finditer(text):
-                span = self._trim(text, m.start(1), m.end(1))
+                span = self._trim(text, m.start(1), m.end(1), NON_NAMES)
                 if span is not None:
                     yield Span(span[0], span[1], PhiType.NAME, confidence, source)
         for m in _WEAK_INTRO.finditer(text):
             token = m.group(1).split()[0].lower()
             if token in first and token not in COMMON_WORDS:
-                span = self._trim(text, m.start(1), m.end(1))
+                span = self._trim(text, m.start(1), m.end(1), COMMON_WORDS)
                 if span is not None:
                     yield Span(span[0], span[1], PhiType.NAME, 0.75, "names.intro")
         for m in _CANDIDATE.finditer(text):
@@ -194,7 +200,7 @@ class NameRecogniser:
                     confidence = 0.55
                 else:
                     confidence = 0.65
-                span = self._trim(text, start, end)
+                span = self._trim(text, start, end, COMMON_WORDS)
                 if span is not None:
                     yield Span(span[0], span[1], PhiType.NAME, confidence, "names.census")
                 i = j
@@ -202,12 +208,12 @@ class NameRecogniser:
                 i += 1
 
     @staticmethod
-    def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
-        """Drop a trailing possessive and leading/trailing common words ("Thanks Maria Today")."""
+    def _trim(text: str, start: int, end: int, common: frozenset[str]) -> tuple[int, int] | None:
+        """Drop a trailing possessive and leading/trailing ``common`` words ("Thanks Maria Today")."""
         words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", text[start:end])]
-        while words and text[words[-1][0] : words[-1][1]].lower().rstrip(".") in COMMON_WORDS:
+        while words and text[words[-1][0] : words[-1][1]].lower().rstrip(".") in common:
             words.pop()
-        while words and text[words[0][0] : words[0][1]].lower().rstrip(".") in COMMON_WORDS:
+        while words and text[words[0][0] : words[0][1]].lower().rstrip(".") in common:
             words.pop(0)
         if not words:
             return None

@@ -154,7 +154,9 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:reply|respond|comment|post|write|share|list|include|leave)\s+(?:back\s+)?(?:here\s+)?(?:with\s+)?"
             r"(?:your|her|his)\s+(?:full\s+name|date\s+of\s+birth|DOB|birthday|phone|number|account|member|"
             r"policy|insurance|details|chart|address|email|MRN|record)\b|"
-            r"\b(?:we\s+will|we'll|we\s+are\s+going\s+to)\s+(?:post|publish|share|release)\s+(?:your|her|his|the)\b|"
+            r"\b(?:we\s+will|we'll|we\s+are\s+going\s+to)\s+(?:post|publish|share|release)\s+(?:your|her|his|the)\s+"
+            r"(?:\w+\s+)?(?:records?|chart|file|details|information|results?|report|history|bill|account|messages?|"
+            r"emails?|texts?|recording|footage|video|side)\b|"
             r"\bfor\s+(?:the\s+benefit\s+of\s+)?other\s+readers\b|\bso\s+(?:everyone|others|readers)\s+"
             r"(?:knows|can\s+see|understands)\b",
             _I,
@@ -169,6 +171,11 @@ _WHEN = re.compile(
     r"\b(?:yesterday|this\s+(?:morning|afternoon|past\s+week)|last\s+(?:week|month|night|visit)|"
     r"earlier\s+(?:today|this\s+week)|two\s+weeks\s+ago|a\s+(?:few\s+)?(?:days|weeks)\s+ago)\b|"
     r"\bat\s+\d{1,2}(?::\d\d)?\s*(?:a\.?m\.?|p\.?m\.?)|\b\d{1,2}:\d\d\b",
+    _I,
+)
+_VISIT = re.compile(
+    r"\b(?:delay\w*|wait\w*|visit\w*|appointments?|scans?|exams?|arriv\w+|came|check-?in|checked|procedures?|"
+    r"late|early|seen|booked|scheduled|rescheduled|cancell?ed)\b",
     _I,
 )
 _CONTACT = re.compile(
@@ -242,6 +249,7 @@ class ReplyGuard:
                 yield _finding(reply, CLINICAL, s.start + m.start(), s.start + m.end())
             for m in _FINANCE_TERMS.finditer(s.text):
                 yield _finding(reply, FINANCIAL, s.start + m.start(), s.start + m.end())
+        if personal or _VISIT.search(s.text):
             for m in _WHEN.finditer(s.text):
                 yield _finding(reply, APPOINTMENT, s.start + m.start(), s.start + m.end())
         for m in _MONEY.finditer(s.text):
