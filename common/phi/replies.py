@@ -179,7 +179,7 @@ _VISIT = re.compile(
     _I,
 )
 _CONTACT = re.compile(
-    r"\b(?:call|reach|contact|email|e-mail|text|phone|fax|visit|write|dial|ring|line|number|at)\b", _I
+    r"\b(?:call|reach|contact|email|e-mail|text|phone|fax|visit|write|dial|ring|line|number|website|site)\b", _I
 )
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)|\n+")
 _ABBREVIATION = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Mx|Prof|St|Sr|Jr|vs|etc|e\.g|i\.e|Ste|Apt|No|a\.m|p\.m|[A-Z])$")
@@ -295,8 +295,8 @@ class ReplyGuard:
         if self._practice_digits and digits == self._practice_digits:
             return True
         before = reply[max(0, span.start - 60) : span.start]
-        clause = re.split(r"[.!?\n]", before)[-1]
-        return bool(_CONTACT.search(clause)) and not re.search(r"\b(?:your|her|his)\b", clause, _I)
+        clause = re.split(r"[.!?\n,;]", before)[-1]
+        return bool(_CONTACT.search(clause)) and not re.search(r"\b(?:you|your|her|him|his|them|their)\b", clause, _I)
 
     # --- the rewrite --------------------------------------------------------------------------
 

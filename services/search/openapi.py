@@ -26,6 +26,7 @@ from common.openapi import (
 from common.schema import Mention, ScoredMention
 from common.settings import Settings
 from services.search.practice.openapi import PRACTICE_TAGS, practice_models, practice_paths
+from services.search.replies.openapi import REPLY_TAGS, reply_models, reply_paths
 from services.search.reputation import ReputationScore
 from services.search.store.base import (
     ExportRequest,
@@ -121,6 +122,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
             (Reputation, "serialization"),
             *testimonial_models(),
             *practice_models(),
+            *reply_models(),
         ]
     )
     viewer = Role.viewer
@@ -249,6 +251,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
     }
     paths.update(practice_paths(components, FILTER_DESCRIPTIONS))
     paths.update(testimonial_paths(components))
+    paths.update(reply_paths(components))
     ready = ready_schema({"search_engine": {"enum": ["ok", "unreachable"]}})
     paths.update(health_paths(components, ready, "the search engine answers.", True))
     return openapi_document(
@@ -261,6 +264,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
             {"name": "statistics", "description": "Counts, trends and reputation."},
             *PRACTICE_TAGS,
             *TESTIMONIAL_TAGS,
+            *REPLY_TAGS,
             *COMMON_TAGS,
         ],
     )
