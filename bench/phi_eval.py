@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bench.timing import percentile  # noqa: E402
 
 EVAL = ROOT / "evaluation" / "phi"
+SPLITS = ("dev", "heldout", "heldout2")
 STRUCTURED = {"PHONE", "FAX", "EMAIL", "SSN", "MRN", "HEALTH_PLAN", "ACCOUNT", "DATE"}
 
 
@@ -189,7 +190,7 @@ def real_reviews(path: Path, detector: Any, n: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--errors", choices=["dev", "heldout"], help="list the errors of one split")
+    parser.add_argument("--errors", choices=list(SPLITS), help="list the errors of one split")
     parser.add_argument("--reviews", type=Path, default=ROOT.parent / "shared" / "data" / "physician-reviews.jsonl")
     parser.add_argument("--n-reviews", type=int, default=2000)
     parser.add_argument("--only", choices=["detector", "replies"])
@@ -206,7 +207,7 @@ def main() -> None:
     detector = PhiDetector(staff["staff"])
     if args.only in (None, "detector"):
         records = load(EVAL / "detector.jsonl")
-        for split in ("dev", "heldout"):
+        for split in SPLITS:
             subset = [r for r in records if r["split"] == split]
             result = evaluate_detector(subset, detector, errors=args.errors == split)
             print_detector(f"Detector, {split} split ({len(subset)} texts)", result)
@@ -217,7 +218,7 @@ def main() -> None:
 
         guard = ReplyGuard(detector, practice_phone=staff["practice_phone"])
         replies = load(EVAL / "replies.jsonl")
-        for split in ("dev", "heldout"):
+        for split in SPLITS:
             subset = [r for r in replies if r["split"] == split]
             print_guard(f"Reply guard, {split} split", evaluate_guard(subset, guard, errors=args.errors == split))
     print(f"\nmax RSS of this run: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")

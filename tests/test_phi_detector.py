@@ -129,7 +129,7 @@ def test_overlaps_resolve_to_the_more_specific_type() -> None:
 def test_detector_evaluation_set_has_its_shape() -> None:
     records = [json.loads(x) for x in (REPO_ROOT / "evaluation/phi/detector.jsonl").read_text().splitlines()]
     assert len(records) >= 300
-    assert {r["split"] for r in records} == {"dev", "heldout"}
+    assert {r["split"] for r in records} == {"dev", "heldout", "heldout2"}
     assert {r["origin"] for r in records} == {"template", "handwritten"}
     assert all(r["synthetic"] is True for r in records)
     kinds = {t.value for t in PhiType}

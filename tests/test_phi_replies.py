@@ -100,11 +100,11 @@ def test_replies_evaluation_set_has_its_shape() -> None:
     records = [json.loads(x) for x in path.read_text().splitlines()]
     assert len(records) >= 300
     assert {r["label"] for r in records} == {"safe", "unsafe"}
-    assert {r["split"] for r in records} == {"dev", "heldout"}
+    assert {r["split"] for r in records} == {"dev", "heldout", "heldout2"}
     assert all(r["synthetic"] is True and r["reply"] for r in records)
     assert all(bool(r["reasons"]) == (r["label"] == "unsafe") for r in records)
     assert sum("modelled_on" in r for r in records) >= 4
-    for split in ("dev", "heldout"):
+    for split in ("dev", "heldout", "heldout2"):
         assert {r["label"] for r in records if r["split"] == split} == {"safe", "unsafe"}
 
 

@@ -3,7 +3,9 @@
 Every text is invented: templates with varied fillers (seeded, so the file is reproducible)
 plus the hand-written texts in ``handwritten_detector.jsonl``.  The ``heldout`` split uses its
 own templates and filler pools (names outside the Census lists among them) and was not looked
-at while tuning the recognisers; ``dev`` was.
+at while tuning the recognisers; ``dev`` was.  ``heldout2`` is a second, hand-written
+held-out batch, written after the first held-out measurement and before any change that
+followed it, so that it was never seen by the rules' author while tuning.
 
     python evaluation/phi/generate_detector.py   # rewrites evaluation/phi/detector.jsonl
 """

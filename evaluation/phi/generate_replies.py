@@ -6,6 +6,8 @@ invitations to call, with zero or more unsafe sentences of each category mixed i
 replies in ``handwritten_replies.jsonl`` (some modelled on the HHS OCR enforcement cases; their
 ``modelled_on`` names the case).  Seeded, so the file is reproducible.  The ``heldout`` split
 draws on its own sentence lists and fillers and was not used to tune the rules.
+``heldout2`` is a second, hand-written held-out batch, written after the first held-out
+measurement and before any change that followed it, never used for tuning.
 
     python evaluation/phi/generate_replies.py   # rewrites evaluation/phi/replies.jsonl
 """
