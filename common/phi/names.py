@@ -7,13 +7,14 @@ PyPI), so names are found the way a careful human skims a review:
   or after words that introduce a name ("named", "my name is", "patient"), any capitalised
   word is a name;
 * elsewhere, a capitalised word counts only if it is a first name in the 1990 US Census lists
-  (shipped by the ``names`` package) and not a common word that happens to be a name
+  (shipped by the ``names`` package) or in Faker's locales, and not a common word that happens to
+  be a name
   ("Will", "May", "Grace"); a following capitalised surname from the Census surname list
   joins it ("Maria Gonzalez");
 * "Jake was my tech", "Thanks, Dana" and signature lines ("- Karen T.") are names too.
 
 The practice's own staff are not PHI: every candidate whose words all belong to one configured
-staff name or alias is dropped (``StaffAllowList``).  The lists load on first use (~0.1 s).
+staff name or alias is dropped (``StaffAllowList``).  The lists load on first use (~0.3 s).
 """
 
 from __future__ import annotations
@@ -51,8 +52,22 @@ five four three two one stars star ten first last next after before during since
 north south east west northside southside downtown main street avenue road suite
 reading lab labs service services billing insurance results report appointment appointments
 """
-NON_NAMES = frozenset(_NON_NAMES.split())
-COMMON_WORDS = NON_NAMES | frozenset(_AMBIGUOUS.split())
+# Places that are also first names in some locale ("Florida", "Dallas", "India"): not names
+# unless the context says so ("my daughter Georgia").  Towns are identifiers too, but the address
+# recogniser takes them where a state follows.
+_PLACES = """
+alabama alaska arizona arkansas california colorado connecticut delaware florida georgia hawaii idaho
+illinois indiana iowa kansas kentucky louisiana maine maryland massachusetts michigan minnesota
+mississippi missouri montana nebraska nevada hampshire jersey mexico york carolina dakota ohio oklahoma
+oregon pennsylvania rhode tennessee texas utah vermont virginia washington wisconsin wyoming
+america american china india japan korea brazil canada israel ireland england france germany italy
+spain russia berlin paris london boston dallas houston austin denver phoenix memphis cleveland richmond
+columbia alexandria brooklyn bronx queens manhattan angeles francisco diego jose antonio orlando
+charlotte madison jackson nashville atlanta miami tampa seattle portland savannah sydney metro orange
+doc doctors jesus god lord christ salud
+"""
+NON_NAMES = frozenset(_NON_NAMES.split()) | frozenset(["in", "on", "at", "to", "of", "is"])
+COMMON_WORDS = NON_NAMES | frozenset(_AMBIGUOUS.split()) | frozenset(_PLACES.split())
 TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Mister|Dr|Doctor|Nurse|Prof|Professor)"
 RELATIONS = (
     r"(?:husband|wife|spouse|partner|son|daughter|child|kid|boy|girl|baby|mother|mom|mum|father|dad|"
@@ -80,7 +95,10 @@ _WEAK_INTRO = re.compile(
 _NAME_VERB = re.compile(
     r"(?:'s|’s|\s+(?:was|is|were|did|does|has|had|made|makes|helped|took|explained|called|told|said|and|kept|gave|"
     r"went|came|knew|answered|got|handled|greeted|checked|drew|walked|stayed|asked|needed|wanted|loved|hated|"
-    r"felt|could|would|can|will|never|always|also|just|really|even)\b)"
+    r"felt|could|would|can|will|never|always|also|just|really|even)\b"
+    # "Chidi at the front desk", "Rosa from billing"
+    r"|,?\s+(?:at|from|in|on)\s+(?:the\s+)?(?:front|desk|billing|scheduling|check-?in|reception|registration|"
+    r"intake|radiology|imaging|x-?ray|mri|ct|ultrasound|mammography|records|phones?)\b)"
 )
 _BEFORE_ROLE = re.compile(
     rf"\b({_CAP}(?:\s+{_CAP})?),?\s+(?:was|is|were)\s+(?:my|our|the|her|his)\s+"
@@ -100,7 +118,13 @@ class NameLists:
 
 @lru_cache(maxsize=1)
 def census_names() -> NameLists:
-    """First names (male and female) and surnames from the 1990 Census files in ``names``."""
+    """First names and surnames: the 1990 Census files in ``names`` plus Faker's locales.
+
+    The 1990 Census knows 5,494 first names, mostly of the time's Anglo and Hispanic America;
+    Faker's person providers add the SSA-based US list and some ninety locales (Indian, West
+    African, Spanish, Vietnamese, Polish... names), about 16,000 first names in Latin letters.
+    Names of two letters come only from the Census list ("Al", "Jo"), to spare abbreviations.
+    """
     package = resources.files("names")
 
     def read(name: str) -> frozenset[str]:
@@ -108,9 +132,30 @@ def census_names() -> NameLists:
         return frozenset(line.split(maxsplit=1)[0].lower() for line in text.splitlines() if line.strip())
 
     return NameLists(
-        first=read("dist.male.first") | read("dist.female.first"),
+        first=read("dist.male.first") | read("dist.female.first") | _faker_first_names(),
         last=read("dist.all.last"),
     )
+
+
+def _faker_first_names() -> frozenset[str]:
+    import importlib
+    import pkgutil
+
+    import faker.providers.person as person
+
+    found: set[str] = set()
+    for module in pkgutil.iter_modules(person.__path__):
+        try:
+            provider = importlib.import_module(f"{person.__name__}.{module.name}").Provider
+        except (ImportError, AttributeError):  # pragma: no cover - a locale without a person provider
+            continue
+        for attr in ("first_names", "first_names_male", "first_names_female", "first_names_nonbinary"):
+            values = next((vars(k)[attr] for k in provider.__mro__ if attr in vars(k)), ())
+            if isinstance(values, list | tuple | dict | set | frozenset):
+                found.update(
+                    v.lower() for v in values if isinstance(v, str) and v.isascii() and v.isalpha() and len(v) > 2
+                )
+    return frozenset(found)
 
 
 def _words(name: str) -> frozenset[str]:

@@ -60,7 +60,15 @@ _CONDITIONS = (
     r"substance|opioids?|overdose|diagnos\w*|conditions?|symptoms?|pain|results?|findings|reports?|impression|"
     r"positive|abnormal|normal|claustrophob\w*|panic|implants?|pacemakers?|allerg\w*|kidneys?|infection|"
     r"inflammation|arthritis|injur(?:y|ies)|illness|disease|disorder|mental\s+health|psychiatric|dose|"
-    r"a\s+follow-?up"
+    r"a\s+follow-?up|"
+    # the body, recovery and the specialists whose names reveal a condition
+    r"heal\w*|recover\w*|feeling\s+better|get\s+well|fall|fell|broke|sprain\w*|wheelchair|walker|crutches|"
+    r"head|brain|neck|spine|spinal|back|shoulders?|arms?|elbows?|wrists?|hands?|fingers?|chest|lungs?|heart|"
+    r"breasts?|abdomen|abdominal|stomach|pelvis|pelvic|hips?|legs?|knees?|ankles?|feet|foot|toes?|liver|"
+    r"gallbladder|thyroid|prostate|ovar\w+|uter\w+|bladder|bones?|joints?|ligaments?|tendons?|muscles?|veins?|"
+    r"needles?|blood|weeks\s+along|trimester|due\s+date|baby|iodine|penicillin|latex|"
+    r"oncolog\w*|cardiolog\w*|neurolog\w*|urolog\w*|orthopedi\w*|OB(?:/GYN)?|GYN|gynecolog\w*|psychiatr\w*|"
+    r"therapist|surgeon|specialist|GI"
 )
 _FINANCE = (
     r"insurance|insurer|coverage|covered|co-?pays?|co-?insurance|deductibles?|out-of-pocket|balances?|bills?|"
@@ -135,6 +143,13 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             + _PROCEDURES
             + r")\b|"
             r"\bin\s+(?:this|your|her|his)\s+case\b|\bthis\s+patient\b|"
+            r"\bremembers?\s+(?:you|her|him|your)\b|\bno\s+record\s+of\b|"
+            r"\b(?:pleasure|privilege|honou?r|nice|great|good|lovely|wonderful)\s+(?:to\s+)?(?:meet|meeting|see|seeing|"
+            r"have|having|work\s+with|working\s+with|care\s+for|caring\s+for|serve|serving|treat|treating|scan|"
+            r"scanning)\s+(?:you|her|him)\b|"
+            r"\b(?:looked\s+at|checked|pulled|reviewed|went\s+through|audited)\s+(?:the|our)\s+(?:[\w-]+\s+){0,2}?"
+            r"(?:logs?|records?|notes|files?|footage|recordings?|schedules?|sign-?in\s+sheets?|forms?)\b|"
+            r"\b(?:your|her|his)\s+(?:intake|registration|consent|history|screening|insurance)\s+forms?\b|"
             r"\bwelcome\s+(?:you|her|him)\s+back\b|\bsee\s+(?:you|her|him)\s+(?:again|back|at\s+your\s+next)\b",
             _I,
         ),
@@ -157,7 +172,11 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:we\s+will|we'll|we\s+are\s+going\s+to)\s+(?:post|publish|share|release)\s+(?:your|her|his|the)\s+"
             r"(?:\w+\s+)?(?:records?|chart|file|details|information|results?|report|history|bill|account|messages?|"
             r"emails?|texts?|recording|footage|video|side)\b|"
-            r"\bfor\s+(?:the\s+benefit\s+of\s+)?other\s+readers\b|\bso\s+(?:everyone|others|readers)\s+"
+            r"\bfor\s+(?:the\s+benefit\s+of\s+)?other\s+readers\b|\b(?:in\s+the\s+interest\s+of\s+|for\s+)"
+            r"transparency\b|\bhere(?:'s|\s+is)\s+what\s+(?:really\s+|actually\s+)?happened\b|"
+            r"\b(?:looked\s+at|checked|pulled|reviewed)\s+(?:the|our)\s+(?:[\w-]+\s+){0,2}?(?:logs?|footage|"
+            r"recordings?|sign-?in\s+sheets?)\b|"
+            r"\bso\s+(?:everyone|others|readers)\s+"
             r"(?:knows|can\s+see|understands)\b",
             _I,
         ),
