@@ -62,11 +62,15 @@ _CONDITIONS = (
     r"inflammation|arthritis|injur(?:y|ies)|illness|disease|disorder|mental\s+health|psychiatric|dose|"
     r"a\s+follow-?up|"
     # the body, recovery and the specialists whose names reveal a condition
-    r"heal\w*|recover\w*|feeling\s+better|get\s+well|fall|fell|broke|sprain\w*|wheelchair|walker|crutches|"
-    r"head|brain|neck|spine|spinal|back|shoulders?|arms?|elbows?|wrists?|hands?|fingers?|chest|lungs?|heart|"
-    r"breasts?|abdomen|abdominal|stomach|pelvis|pelvic|hips?|legs?|knees?|ankles?|feet|foot|toes?|liver|"
+    # (words with everyday meanings only in their medical phrases: "get back to you" is not a back)
+    r"heal\w*|recover\w*|feeling\s+better|get\s+well|(?:a|the|her|his|your)\s+fall|fell\s+(?:down|and|on|off)|"
+    r"broke\s+(?:a|her|his|your)|sprain\w*|wheelchair|walker|crutches|brain|neck|spine|spinal|"
+    r"(?:lower|upper|mid)\s+back|back\s+(?:pain|injury|surgery|problems?)|shoulders?|elbows?|wrists?|chest|"
+    r"lungs?|heart\s+(?:condition|attack|disease|problems?|failure|rate|monitor)|"
+    r"(?:your|her|his|their|the)\s+(?:left\s+|right\s+)?(?:hands?|arms?|head|feet|foot|legs?|fingers?|toes?|baby)|"
+    r"breasts?|abdomen|abdominal|stomach|pelvis|pelvic|hips?|knees?|ankles?|liver|"
     r"gallbladder|thyroid|prostate|ovar\w+|uter\w+|bladder|bones?|joints?|ligaments?|tendons?|muscles?|veins?|"
-    r"needles?|blood|weeks\s+along|trimester|due\s+date|baby|iodine|penicillin|latex|"
+    r"needles?|blood|weeks\s+along|trimester|due\s+date|iodine|penicillin|latex|"
     r"oncolog\w*|cardiolog\w*|neurolog\w*|urolog\w*|orthopedi\w*|OB(?:/GYN)?|GYN|gynecolog\w*|psychiatr\w*|"
     r"therapist|surgeon|specialist|GI"
 )
@@ -148,7 +152,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"have|having|work\s+with|working\s+with|care\s+for|caring\s+for|serve|serving|treat|treating|scan|"
             r"scanning)\s+(?:you|her|him)\b|"
             r"\b(?:looked\s+at|checked|pulled|reviewed|went\s+through|audited)\s+(?:the|our)\s+(?:[\w-]+\s+){0,2}?"
-            r"(?:logs?|records?|notes|files?|footage|recordings?|schedules?|sign-?in\s+sheets?|forms?)\b|"
+            r"(?:logs?|records?|notes|files?|footage|recordings?|sign-?in\s+sheets?)\b|"
             r"\b(?:your|her|his)\s+(?:intake|registration|consent|history|screening|insurance)\s+forms?\b|"
             r"\bwelcome\s+(?:you|her|him)\s+back\b|\bsee\s+(?:you|her|him)\s+(?:again|back|at\s+your\s+next)\b",
             _I,
