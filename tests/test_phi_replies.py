@@ -199,3 +199,12 @@ def test_api_responses_match_the_openapi_document(search_client) -> None:  # typ
     assert_response(doc, URL, "post", post(search_client, {"reply": ""}), 422)
     assert_response(doc, URL, "post", post(search_client, {"reply": "Thanks!"}, key=VIEWER_KEY), 403)
     assert_response(doc, URL, "post", search_client.post(URL, json={"reply": "Thanks!"}), 401)
+
+
+def test_api_answers_replies_and_reviews_at_their_size_limits(search_client) -> None:  # type: ignore[no-untyped-def]
+    reply = ("1.2.3.4.5.6.7.8." * 400)[:5000]  # long runs that a careless pattern would scan quadratically
+    review = ("a-" * 10_000)[:20_000]
+    response = post(search_client, {"reply": reply, "review": review, "reviewer_display_name": "x" * 200})
+    assert response.status_code == 200, response.get_json()
+    assert post(search_client, {"reply": "ok", "review": "r" * 20_001}).status_code == 422
+    assert post(search_client, {"reply": "ok", "reviewer_display_name": "x" * 201}).status_code == 422

@@ -84,10 +84,13 @@ def ages(text: str) -> Iterator[Span]:
 
 # --- email, URL, IP ----------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,24}\b")
+# Bounded repetitions throughout: a long run of "a-a-a-..." or "1.2.3...." must not make these
+# quadratic (the reply guard reads up to 20,000 characters of review per request).
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b")
 _URL = re.compile(
     r"\b(?:https?://|www\.)[^\s<>\"')\]]+"
-    r"|\b(?:[a-z0-9-]+\.)+(?:com|org|net|edu|gov|io|us|info|health|biz|me|co)(?:/[^\s<>\"')\]]*)?\b",
+    r"|(?<![\w.-])(?:[a-z0-9-]{1,63}\.){1,6}(?:com|org|net|edu|gov|io|us|info|health|biz|me|co)\b"
+    r"(?:/[^\s<>\"')\]]*)?",
     re.I,
 )
 _IPV4 = re.compile(r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.]|\.\d)")
