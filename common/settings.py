@@ -223,6 +223,21 @@ class Settings(BaseSettings):
         "https://public.api.bsky.app", description="Base URL of the Bluesky AppView (app.bsky.feed.searchPosts)."
     )
 
+    # --- Privacy -----------------------------------------------------------------------------
+    privacy_staff_names: str = Field(
+        "",
+        description=(
+            "The practice's own staff, comma-separated names and aliases (\"Dr. Anika Patel, Jake Moreno, Jake\"): "
+            "the PHI detector never reports them as patients' names."
+        ),
+    )
+    privacy_practice_phone: str = Field(
+        "", description="The office phone number that the reply guard's suggested rewrite invites reviewers to call."
+    )
+    privacy_min_confidence: float = Field(
+        0.5, ge=0, le=1, description="Weakest PHI detection reported (0.55 is a lone first name opening a sentence)."
+    )
+
     log_level: str = Field("INFO", description="Log level of every service.")
 
     @field_validator("log_level")
@@ -261,6 +276,10 @@ class Settings(BaseSettings):
     @property
     def search_hosts(self) -> list[str]:
         return [s.strip() for s in self.search_url.split(",") if s.strip()]
+
+    @property
+    def staff_names(self) -> list[str]:
+        return [s.strip() for s in self.privacy_staff_names.split(",") if s.strip()]
 
 
 def configuration_table() -> str:

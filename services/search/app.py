@@ -24,6 +24,7 @@ from services.search.keys.api import blueprint as keys_blueprint
 from services.search.openapi import blueprint as openapi_blueprint
 from services.search.practice.api import blueprint as practice_blueprint
 from services.search.practice.store import EnginePracticeStore, PracticeStore
+from services.search.replies.api import blueprint as replies_blueprint
 from services.search.store.base import MentionStore, StoreUnavailable
 from services.search.store.engines import SearchEngine, connect
 from services.search.store.indexed import EngineMentionStore
@@ -136,4 +137,5 @@ def create_app(
     app.register_blueprint(public_testimonials_blueprint)
     app.register_blueprint(dashboard_blueprint)
     app.register_blueprint(alerts_blueprint)
+    app.register_blueprint(replies_blueprint)
     return app

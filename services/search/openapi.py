@@ -29,6 +29,7 @@ from services.alerts.openapi import ALERT_TAGS, alert_models, alert_paths
 from services.search.audit.openapi import AUDIT_TAGS, audit_models, audit_paths
 from services.search.keys.openapi import KEY_TAGS, key_models, key_paths
 from services.search.practice.openapi import PRACTICE_TAGS, practice_models, practice_paths
+from services.search.replies.openapi import REPLY_TAGS, reply_models, reply_paths
 from services.search.reputation import ReputationScore
 from services.search.store.base import (
     ExportRequest,
@@ -136,6 +137,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
             *key_models(),
             (Erasure, "serialization"),
             *alert_models(),
+            *reply_models(),
         ]
     )
     viewer = Role.viewer
@@ -291,6 +293,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
     paths.update(key_paths(components))
     paths.update(testimonial_paths(components))
     paths.update(alert_paths(components))
+    paths.update(reply_paths(components))
     ready = ready_schema({"search_engine": {"enum": ["ok", "unreachable"]}})
     paths.update(health_paths(components, ready, "the search engine answers.", True))
     return openapi_document(
@@ -306,6 +309,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
             *KEY_TAGS,
             *TESTIMONIAL_TAGS,
             *ALERT_TAGS,
+            *REPLY_TAGS,
             *COMMON_TAGS,
         ],
     )

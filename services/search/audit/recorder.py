@@ -60,7 +60,8 @@ AUDITED: dict[str, AuditAction] = {
 }
 
 # Authenticated endpoints that are deliberately not audited (they reveal nothing about mentions).
-NOT_AUDITED = {"practice.me", "practice.get_practice"}
+# The reply guard reads no stored data and keeps nothing of the draft it checks.
+NOT_AUDITED = {"practice.me", "practice.get_practice", "replies.check_reply"}
 
 
 def install_audit(app: Flask, audit_log: AuditLog) -> None:

@@ -1,0 +1,379 @@
+"""The reply guard: checks a draft public reply to a review for disclosures of PHI.
+
+Answering a review with anything that confirms the reviewer is a patient, or with their
+condition, treatment, dates, insurance or costs, is a disclosure under HIPAA even when the
+patient posted first (HHS OCR settled with Elite Dental, New Vision Dental and Manasa Health
+Center and fined Dr. Igbinadolor for exactly that).  The guard reads the reply sentence by
+sentence with rules for each kind of disclosure, adds every identifier the PHI detector finds,
+and proposes a safer rewrite: the sentences that disclose nothing, the standard "we can't
+discuss any individual's care online" line and an invitation to call the office.
+
+Rules, not a model: every finding comes with the words that triggered it and why, so a marketer
+learns what to avoid, and the false alarms can be read and fixed.  Recall matters more than
+precision here (a missed disclosure costs a fine, a false alarm costs a rewrite).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from common.phi.detector import PhiDetector
+from common.phi.names import _words
+from common.phi.spans import PhiType, Span
+
+CONFIRMATION = "patient_confirmation"
+CLINICAL = "clinical_detail"
+APPOINTMENT = "appointment_detail"
+FINANCIAL = "financial_detail"
+NAMING = "naming"
+PUBLIC = "public_discussion"
+IDENTIFIER = "phi"
+
+EXPLANATIONS = {
+    CONFIRMATION: "Confirms that the reviewer is or was a patient (their chart, records, visit or care); "
+    "a reply must neither confirm nor deny a patient relationship.",
+    CLINICAL: "Mentions a condition, procedure or result in connection with the reviewer or another person.",
+    APPOINTMENT: "Gives the date or time of someone's visit or appointment.",
+    FINANCIAL: "Mentions the reviewer's insurance, bill, balance, payments or costs.",
+    NAMING: "Names a person who is not on staff: the reviewer beyond the display name they chose, or another "
+    "patient or relative.",
+    PUBLIC: "Offers to discuss the case publicly, disputes the facts of it, or asks for personal details in public.",
+    IDENTIFIER: "Contains an identifier that HIPAA's Safe Harbor rule lists ({kind}).",
+}
+
+_I = re.IGNORECASE
+
+# --- vocabulary -------------------------------------------------------------------------------
+
+_PROCEDURES = (
+    r"MRIs?|MRAs?|CTs?|CAT\s+scans?|PET(?:/CT)?(?:\s+scans?)?|scans?|ultrasounds?|sonograms?|mammograms?|mammography|"
+    r"x-?rays?|DEXA|bone\s+density|biops(?:y|ies)|contrast|gadolinium|sedation|sedated|fluoroscopy|"
+    r"echocardiograms?|angiograms?|arthrograms?|myelograms?|injections?|IV|imaging|exams?|tests?|screenings?|"
+    r"studies|study|procedures?|surgery|surgeries|treatment|therapy|counsell?ing|medications?|prescriptions?"
+)
+_CONDITIONS = (
+    r"tumou?rs?|cancer|malignan\w*|benign|mass(?:es)?|lesions?|nodules?|cysts?|fractures?|broken|torn|tears?|"
+    r"herniat\w+|discs?|stenosis|aneurysms?|strokes?|blood\s+clots?|pregnan\w*|miscarriage|depress\w*|anxiety|"
+    r"anxious|bipolar|schizo\w*|PTSD|ADHD|HIV|STDs?|STIs?|hepatitis|diabet\w*|dementia|alzheimer\w*|addict\w*|"
+    r"substance|opioids?|overdose|diagnos\w*|conditions?|symptoms?|pain|results?|findings|reports?|impression|"
+    r"positive|abnormal|normal|claustrophob\w*|panic|implants?|pacemakers?|allerg\w*|kidneys?|infection|"
+    r"inflammation|arthritis|injur(?:y|ies)|illness|disease|disorder|mental\s+health|psychiatric|dose|"
+    r"a\s+follow-?up|"
+    # the body, recovery and the specialists whose names reveal a condition
+    # (words with everyday meanings only in their medical phrases: "get back to you" is not a back)
+    r"heal\w*|recover\w*|feeling\s+better|get\s+well|(?:a|the|her|his|your)\s+fall|fell\s+(?:down|and|on|off)|"
+    r"broke\s+(?:a|her|his|your)|sprain\w*|wheelchair|walker|crutches|brain|neck|spine|spinal|"
+    r"(?:lower|upper|mid)\s+back|back\s+(?:pain|injury|surgery|problems?)|shoulders?|elbows?|wrists?|chest|"
+    r"lungs?|heart\s+(?:condition|attack|disease|problems?|failure|rate|monitor)|"
+    r"(?:your|her|his|their|the)\s+(?:left\s+|right\s+)?(?:hands?|arms?|head|feet|foot|legs?|fingers?|toes?|baby)|"
+    r"breasts?|abdomen|abdominal|stomach|pelvis|pelvic|hips?|knees?|ankles?|liver|"
+    r"gallbladder|thyroid|prostate|ovar\w+|uter\w+|bladder|bones?|joints?|ligaments?|tendons?|muscles?|veins?|"
+    r"needles?|blood|weeks\s+along|trimester|due\s+date|iodine|penicillin|latex|"
+    r"oncolog\w*|cardiolog\w*|neurolog\w*|urolog\w*|orthopedi\w*|OB(?:/GYN)?|GYN|gynecolog\w*|psychiatr\w*|"
+    r"therapist|surgeon|specialist|GI"
+)
+_FINANCE = (
+    r"insurance|insurer|coverage|covered|co-?pays?|co-?insurance|deductibles?|out-of-pocket|balances?|bills?|"
+    r"billed|billing|invoices?|statements?|charges?|charged|refund(?:ed)?|payments?|paid|pay|owe[sd]?|collections|"
+    r"claims?|prior\s+auth\w*|pre-?auth\w*|authori[sz]ation|Medicare|Medicaid|Aetna|Cigna|United\s?Healthcare|"
+    r"Humana|Blue\s+Cross|BCBS|Blue\s+Shield|Kaiser|Tricare|HMO|PPO|out-of-network|in-network|self-pay|"
+    r"price|cost|costs|fees?|estimate|plan"
+)
+_MONEY = re.compile(r"\$\s?\d[\d,]*(?:\.\d\d)?|\b\d[\d,]*(?:\.\d\d)?\s*(?:dollars|USD)\b", _I)
+
+# What a sentence is about: the reviewer ("you", "your"), or someone else in particular.
+_PERSON = re.compile(
+    r"\b(?:you|your|yours|yourself|you're|you've|you'd|he|she|his|her|hers|him|himself|herself|"
+    r"(?:this|the|that)\s+(?:patient|reviewer|gentleman|lady|woman|man|individual|person|client))\b",
+    _I,
+)
+# "you" that addresses the reader without saying anything about them.
+_HARMLESS_YOU = re.compile(
+    r"\b(?:thank\s+you|thanks?\s+you|if\s+you\b[^,.;!?]*|should\s+you\b[^,.;!?]*|whenever\s+you\b[^,.;!?]*|"
+    r"you\s+(?:can|may|could)\s+(?:call|reach|contact|email|ask|speak|talk|visit)|"
+    r"(?:call|reach|contact|email|ask|hear\s+from|speak\s+(?:with|to)|talk\s+(?:with|to)|help|assist|see|welcome|"
+    r"serve|invite|encourage|thank|connect|support|update)\s+you\b|you\s+(?:are|'re)\s+welcome|for\s+you\s+to\s+call|"
+    r"we\s+hear\s+you|your\s+(?:feedback|review|comments?|kind\s+words|words|post|message|note|input|"
+    r"perspective|concerns?|frustration|patience|time|trust|understanding|suggestions?|thoughts|praise|"
+    r"recommendation|rating|experience|privacy|rights?|questions?|call)\b)",
+    _I,
+)
+
+_RULES: list[tuple[str, re.Pattern[str]]] = [
+    # --- confirming a patient relationship ---
+    (
+        CONFIRMATION,
+        re.compile(
+            r"\b(?:your|her|his|their|the\s+patient's|this\s+patient's)\s+(?:(?:medical|dental|imaging|health|"
+            r"last|recent|first|previous|latest|prior|initial|most\s+recent|follow-?up|scheduled|upcoming|"
+            r"patient)\s+)*(?:chart|records?|file|account|visits?|appointments?|exams?|scans?|stud(?:y|ies)|"
+            r"procedures?|results?|report|images?|films?|referral|order|orders|prescription|treatment|diagnosis|"
+            r"care\s+team|doctor|physician|radiologist|technologist|tech|check-?in|stay|wait|waiting\s+time|"
+            r"bill|balance|claim|co-?pay|deductible|insurance|plan|session|consult\w*|mammogram|MRI|CT|"
+            r"ultrasound|x-?ray|biopsy|surgery|condition|case|history|portal|time\s+(?:here|with\s+us))\b",
+            _I,
+        ),
+    ),
+    (
+        CONFIRMATION,
+        re.compile(
+            r"\b(?:our|the)\s+(?:records?|files?|system|notes|chart|logs?|schedul\w+|sign-?in\s+sheet)\s+"
+            r"(?:show|shows|indicate|indicates|say|says|reflect|reflects|confirm|confirms|has|have)\b|"
+            r"\baccording\s+to\s+(?:our|your|the)\s+(?:records?|chart|files?|system|notes)\b|"
+            r"\bwe\s+(?:have\s+)?(?:reviewed|checked|looked\s+(?:at|into|through)|pulled|went\s+(?:through|over)|"
+            r"investigated|audited|read)\s+(?:your|her|his|the\s+patient's|this\s+patient's)\b|"
+            r"\b(?:when|while|after|before|since|the\s+day|the\s+time)\s+(?:you|she|he)\s+(?:came|were|was|visited|"
+            r"checked|arrived|had|got|left|saw|stopped|called|came\s+in)\b|"
+            r"\b(?:you|she|he)\s+(?:were|was)\s+(?:seen|scanned|treated|examined|imaged|here|in\s+(?:our|the)\s+"
+            r"(?:office|clinic|center|centre|suite)|last\s+(?:here|in)|scheduled|booked|checked\s+in|a\s+patient)\b|"
+            r"\b(?:you|she|he)\s+(?:came|come)\s+(?:in|to\s+(?:us|our|see))\b|"
+            r"\bduring\s+(?:your|her|his)\b|"
+            r"\bas\s+(?:a|our)\s+(?:valued\s+|long-?time\s+|loyal\s+|new\s+|former\s+)?patient\b|"
+            r"\b(?:long-?time|loyal|regular|returning|former|existing)\s+patient\b|"
+            r"\b(?:you|she|he)\s+(?:are|is|were|was|have\s+been|has\s+been)\s+(?:a|an|our|one\s+of\s+our)\s+"
+            r"(?:valued\s+|long-?time\s+|loyal\s+|regular\s+|former\s+)?patients?\b|"
+            r"\b(?:we|our\s+(?:staff|team|techs?|technologists?|radiologists?|doctors?|physicians?|nurses?|front\s+"
+            r"desk|office|billing\s+(?:team|office|department)|scheduler|schedulers))\s+(?:\w+\s+)?(?:treated|scanned|saw|"
+            r"examined|imaged|called|billed|informed|told|gave|explained\s+to|helped|took\s+care\s+of|"
+            r"performed|rescheduled|contacted|reminded|notified|sent|mailed|emailed|scheduled|booked|checked|"
+            r"accommodated|tried\s+to\s+reach|spoke\s+(?:to|with)|cared\s+for)\s+(?:you|her|him)\b|"
+            r"\bwe\s+(?:have|had)\s+(?:you|her|him)\s+(?:down|scheduled|booked|on\s+file|in\s+our)\b|"
+            r"\b(?:you|she|he)\s+(?:missed|cancell?ed|rescheduled|no-?showed|arrived|were\s+late|was\s+late|"
+            r"declined|refused|left\s+before|signed|requested|received|underwent|completed)\b|"
+            r"\b(?:seeing|treating|scanning|serving|caring\s+for)\s+(?:you|her|him)\b|"
+            r"\b(?:you|she|he)\s+(?:had|got|needed|wanted)\s+(?:an?|your|her|his|the)\s+(?:\w+\s+){0,2}?(?:"
+            + _PROCEDURES
+            + r")\b|"
+            r"\bin\s+(?:this|your|her|his)\s+case\b|\bthis\s+patient\b|"
+            r"\bremembers?\s+(?:you|her|him|your)\b|\bno\s+record\s+of\b|"
+            r"\b(?:pleasure|privilege|honou?r|nice|great|good|lovely|wonderful)\s+(?:to\s+)?(?:meet|meeting|see|seeing|"
+            r"have|having|work\s+with|working\s+with|care\s+for|caring\s+for|serve|serving|treat|treating|scan|"
+            r"scanning)\s+(?:you|her|him)\b|"
+            r"\b(?:looked\s+at|checked|pulled|reviewed|went\s+through|audited)\s+(?:the|our)\s+(?:[\w-]+\s+){0,2}?"
+            r"(?:logs?|records?|notes|files?|footage|recordings?|sign-?in\s+sheets?)\b|"
+            r"\b(?:your|her|his)\s+(?:intake|registration|consent|history|screening|insurance)\s+forms?\b|"
+            r"\bwelcome\s+(?:you|her|him)\s+back\b|\bsee\s+(?:you|her|him)\s+(?:again|back|at\s+your\s+next)\b",
+            _I,
+        ),
+    ),
+    # --- publicly discussing or disputing the case ---
+    (
+        PUBLIC,
+        re.compile(
+            r"\b(?:happy|glad|willing|like|want|wish|able|going|need|must)\s+to\s+(?:publicly\s+)?"
+            r"(?:discuss|explain|go\s+over|clarify|share|address|respond\s+to|correct|detail|lay\s+out|walk\s+through)"
+            r"\b[^.!?]*\b(?:here|publicly|public|online|in\s+this\s+(?:forum|thread|reply|response|post|space)|"
+            r"for\s+(?:everyone|all|other\s+readers|the\s+public|others))\b|"
+            r"\b(?:set|setting)\s+the\s+record\s+straight\b|\bfor\s+the\s+record\b|\bthe\s+(?:real\s+)?facts\s+"
+            r"(?:are|of\s+(?:this|the)\s+case)\b|\bthe\s+truth\s+is\b|\bwhat\s+(?:really|actually)\s+happened\b|"
+            r"\b(?:our|the\s+practice's)\s+side\s+of\s+the\s+story\b|\b(?:contrary\s+to|despite)\s+"
+            r"(?:what|your|her|his)\s+(?:\w+\s+)?(?:claims?|says?|review|wrote|writes|posted|states?)\b|"
+            r"\b(?:reply|respond|comment|post|write|share|list|include|leave)\s+(?:back\s+)?(?:here\s+)?(?:with\s+)?"
+            r"(?:your|her|his)\s+(?:full\s+name|date\s+of\s+birth|DOB|birthday|phone|number|account|member|"
+            r"policy|insurance|details|chart|address|email|MRN|record)\b|"
+            r"\b(?:we\s+will|we'll|we\s+are\s+going\s+to)\s+(?:post|publish|share|release)\s+(?:your|her|his|the)\s+"
+            r"(?:\w+\s+)?(?:records?|chart|file|details|information|results?|report|history|bill|account|messages?|"
+            r"emails?|texts?|recording|footage|video|side)\b|"
+            r"\bfor\s+(?:the\s+benefit\s+of\s+)?other\s+readers\b|\b(?:in\s+the\s+interest\s+of\s+|for\s+)"
+            r"transparency\b|\bhere(?:'s|\s+is)\s+what\s+(?:really\s+|actually\s+)?happened\b|"
+            r"\b(?:looked\s+at|checked|pulled|reviewed)\s+(?:the|our)\s+(?:[\w-]+\s+){0,2}?(?:logs?|footage|"
+            r"recordings?|sign-?in\s+sheets?)\b|"
+            r"\bso\s+(?:everyone|others|readers)\s+"
+            r"(?:knows|can\s+see|understands)\b",
+            _I,
+        ),
+    ),
+]
+_CLINICAL_TERMS = re.compile(rf"\b(?:{_PROCEDURES}|{_CONDITIONS})\b", _I)
+_FINANCE_TERMS = re.compile(rf"\b(?:{_FINANCE})\b", _I)
+_WHEN = re.compile(
+    r"\b(?:on|last|this|next|that)\s+(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b|"
+    r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day(?:'s)?\s+(?:morning|afternoon|evening|appointment|visit)\b|"
+    r"\b(?:yesterday|this\s+(?:morning|afternoon|past\s+week)|last\s+(?:week|month|night|visit)|"
+    r"earlier\s+(?:today|this\s+week)|two\s+weeks\s+ago|a\s+(?:few\s+)?(?:days|weeks)\s+ago)\b|"
+    r"\bat\s+\d{1,2}(?::\d\d)?\s*(?:a\.?m\.?|p\.?m\.?)|\b\d{1,2}:\d\d\b",
+    _I,
+)
+_VISIT = re.compile(
+    r"\b(?:delay\w*|wait\w*|visit\w*|appointments?|scans?|exams?|arriv\w+|came|check-?in|checked|procedures?|"
+    r"late|early|seen|booked|scheduled|rescheduled|cancell?ed)\b",
+    _I,
+)
+_CONTACT = re.compile(
+    r"\b(?:call|reach|contact|email|e-mail|text|phone|fax|visit|write|dial|ring|line|number|website|site)\b", _I
+)
+_BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)|\n+")
+_ABBREVIATION = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Mx|Prof|St|Sr|Jr|vs|etc|e\.g|i\.e|Ste|Apt|No|a\.m|p\.m|[A-Z])$")
+
+STANDARD_LINE = (
+    "To protect everyone's privacy, we can't discuss any individual's care online; "
+    "please call our office{at_phone} so we can talk with you directly."
+)
+OPENING = "Thank you for taking the time to share your feedback."
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: ``reply[start:end]`` is the offending text, ``type`` one of the categories above."""
+
+    type: str
+    start: int
+    end: int
+    text: str
+    explanation: str
+
+
+@dataclass(frozen=True)
+class ReplyCheck:
+    safe: bool
+    findings: list[Finding] = field(default_factory=list)
+    suggestion: str = ""
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    start: int
+    end: int
+    text: str
+
+
+class ReplyGuard:
+    """Checks draft replies; ``detector`` knows the staff, ``practice_phone`` goes in the suggestion."""
+
+    def __init__(self, detector: PhiDetector, practice_phone: str | None = None) -> None:
+        self.detector = detector
+        self.practice_phone = (practice_phone or "").strip() or None
+        self._practice_digits = re.sub(r"\D", "", self.practice_phone or "")[-10:]
+
+    def check(self, reply: str, review: str | None = None, reviewer_display_name: str | None = None) -> ReplyCheck:
+        findings = sorted(
+            _dedupe(reply, self._findings(reply, review, reviewer_display_name)), key=lambda f: (f.start, f.end, f.type)
+        )
+        if not findings:
+            return ReplyCheck(True, [], reply)
+        return ReplyCheck(False, findings, self.suggest(reply, findings))
+
+    # --- findings ---------------------------------------------------------------------------
+
+    def _findings(self, reply: str, review: str | None, display_name: str | None) -> Iterator[Finding]:
+        for sentence in _sentences(reply):
+            yield from self._sentence_findings(reply, sentence)
+        yield from self._identifier_findings(reply, review, display_name)
+
+    def _sentence_findings(self, reply: str, s: _Sentence) -> Iterator[Finding]:
+        for kind, pattern in _RULES:
+            for m in pattern.finditer(s.text):
+                yield _finding(reply, kind, s.start + m.start(), s.start + m.end())
+        personal = _about_someone(s.text)
+        if personal:
+            for m in _CLINICAL_TERMS.finditer(s.text):
+                yield _finding(reply, CLINICAL, s.start + m.start(), s.start + m.end())
+            for m in _FINANCE_TERMS.finditer(s.text):
+                yield _finding(reply, FINANCIAL, s.start + m.start(), s.start + m.end())
+        if personal or _VISIT.search(s.text):
+            for m in _WHEN.finditer(s.text):
+                yield _finding(reply, APPOINTMENT, s.start + m.start(), s.start + m.end())
+        for m in _MONEY.finditer(s.text):
+            yield _finding(reply, FINANCIAL, s.start + m.start(), s.start + m.end())
+
+    def _identifier_findings(self, reply: str, review: str | None, display_name: str | None) -> Iterator[Finding]:
+        chosen = _words(display_name or "")
+        review_names = set()
+        if review:
+            spans = self.detector.detect(review, [PhiType.NAME])
+            review_names = {w for span in spans for w in _words(review[span.start : span.end])}
+        seen_names: list[Span] = []
+        for span in self.detector.detect(reply):
+            text = reply[span.start : span.end]
+            if span.type is PhiType.NAME:
+                seen_names.append(span)
+                if chosen and {w for w in _words(text) if len(w) > 1} <= chosen:
+                    continue  # the display name the reviewer chose
+                yield _finding(reply, NAMING, span.start, span.end)
+            elif span.type is PhiType.DATE:
+                yield _finding(reply, APPOINTMENT, span.start, span.end)
+            elif span.type in (PhiType.PHONE, PhiType.FAX, PhiType.EMAIL, PhiType.URL) and self._is_contact(
+                reply, span
+            ):
+                continue
+            else:
+                yield _finding(reply, IDENTIFIER, span.start, span.end, span.type.value)
+        # A name from the review repeated in the reply, even where the detector alone would not see it.
+        if review_names:
+            for m in re.finditer(r"\b[A-Z][a-z]+(?:[-'][A-Za-z]+)?\b", reply):
+                word = m.group().lower()
+                if (
+                    word in review_names
+                    and word not in chosen
+                    and not any(s.start <= m.start() < s.end for s in seen_names)
+                    and m.group() not in self.detector.staff
+                ):
+                    yield _finding(reply, NAMING, m.start(), m.end())
+
+    def _is_contact(self, reply: str, span: Span) -> bool:
+        """The practice's own phone, email or site, offered so the reviewer can get in touch."""
+        digits = re.sub(r"\D", "", reply[span.start : span.end])[-10:]
+        if self._practice_digits and digits == self._practice_digits:
+            return True
+        before = reply[max(0, span.start - 60) : span.start]
+        clause = re.split(r"[.!?\n,;]", before)[-1]
+        return bool(_CONTACT.search(clause)) and not re.search(r"\b(?:you|your|her|him|his|them|their)\b", clause, _I)
+
+    # --- the rewrite --------------------------------------------------------------------------
+
+    def suggest(self, reply: str, findings: list[Finding]) -> str:
+        """The sentences that disclose nothing, the standard privacy line, and an invitation to call."""
+        kept = []
+        for s in _sentences(reply):
+            if any(f.start < s.end and s.start < f.end for f in findings):
+                continue
+            text = s.text.strip()
+            if text and not _CALL_INVITE.search(text):
+                kept.append(text if text[-1] in ".!?" else text + ".")
+        greeting = kept and re.match(r"^(?:hi|hello|dear|hey)\b[^.!?]*[,!]?$", kept[0], _I)
+        if not any(re.search(r"\b(?:thank|thanks|appreciate|grateful)\b", k, _I) for k in kept):
+            kept.insert(1 if greeting else 0, OPENING)
+        at_phone = f" at {self.practice_phone}" if self.practice_phone else ""
+        kept.append(STANDARD_LINE.format(at_phone=at_phone))
+        return " ".join(kept)
+
+
+_CALL_INVITE = re.compile(r"\b(?:call|contact|reach)\b[^.!?]*\b(?:us|our|office|team|manager)\b", _I)
+
+
+def _about_someone(sentence: str) -> bool:
+    """Whether the sentence speaks about the reviewer or another particular person."""
+    return bool(_PERSON.search(_HARMLESS_YOU.sub(" ", sentence)))
+
+
+def _sentences(text: str) -> Iterator[_Sentence]:
+    """Sentences with their offsets; "Dr. Patel" and "a.m." do not end one."""
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        if m.group()[0] == "." and _ABBREVIATION.search(text, 0, m.start()):
+            continue
+        if text[start : m.end()].strip():
+            yield _Sentence(start, m.end(), text[start : m.end()])
+        start = m.end()
+    if text[start:].strip():
+        yield _Sentence(start, len(text), text[start:])
+
+
+def _finding(reply: str, kind: str, start: int, end: int, identifier: str = "an identifier") -> Finding:
+    return Finding(kind, start, end, reply[start:end], EXPLANATIONS[kind].format(kind=identifier))
+
+
+def _dedupe(reply: str, findings: Iterator[Finding]) -> list[Finding]:
+    """One finding per category and stretch of text: overlapping ones of a category merge."""
+    by_kind: dict[str, list[Finding]] = {}
+    for f in sorted(findings, key=lambda f: (f.type, f.start, -f.end)):
+        group = by_kind.setdefault(f.type, [])
+        if group and f.start < group[-1].end:
+            last = group[-1]
+            if f.end > last.end:
+                group[-1] = Finding(last.type, last.start, f.end, reply[last.start : f.end], last.explanation)
+            continue
+        group.append(f)
+    return [f for group in by_kind.values() for f in group]

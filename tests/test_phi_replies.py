@@ -1,0 +1,210 @@
+"""The reply guard: safe replies pass, each kind of disclosure is flagged with its span and a
+safer rewrite, and ``POST /v1/replies/check`` validates, authorises and answers as documented.
+All replies are synthetic."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from common.phi import PhiDetector
+from common.phi.replies import STANDARD_LINE, ReplyGuard
+from common.settings import REPO_ROOT
+from tests.conftest import MARKETER_KEY, VIEWER_KEY, auth
+
+PHONE = "(312) 555-0100"
+
+
+@pytest.fixture(scope="module")
+def guard() -> ReplyGuard:
+    return ReplyGuard(PhiDetector(["Dr. Anika Patel", "Jake Moreno", "Jake", "Linda Chen"]), practice_phone=PHONE)
+
+
+SAFE = [
+    "Thank you for the five stars! We'll share your kind words with the whole team.",
+    "We're sorry to read this. We can't discuss anyone's care online, but please call our office at "
+    "(312) 555-0100 and ask for Linda.",
+    "We accept most major insurance plans, and our billing team is happy to answer questions by phone.",
+    "Thank you! Dr. Patel and Jake will be thrilled to hear this.",
+    "Privacy laws prevent us from discussing any individual's care in a public forum. Please give us a call.",
+    "We offer an open MRI for patients who feel claustrophobic.",
+    "Hi Kim, thanks for taking the time to write this.",
+]
+
+
+@pytest.mark.parametrize("reply", SAFE)
+def test_safe_replies_pass_unchanged(guard: ReplyGuard, reply: str) -> None:
+    result = guard.check(reply, reviewer_display_name="Kim R.")
+    assert result.safe, [(f.type, f.text) for f in result.findings]
+    assert result.findings == [] and result.suggestion == reply
+
+
+@pytest.mark.parametrize(
+    ("reply", "kind", "words"),
+    [
+        ("We reviewed your chart and everything was done by the book.", "patient_confirmation", "your chart"),
+        ("Our records show you arrived 40 minutes late.", "patient_confirmation", "Our records show"),
+        ("When you came in for your MRI we explained the noise.", "patient_confirmation", "When you came"),
+        ("Your ultrasound showed a small cyst.", "clinical_detail", "cyst"),
+        ("We know your depression has been hard on you.", "clinical_detail", "depression"),
+        ("Your appointment on April 12 was moved by the hospital.", "appointment_detail", "April 12"),
+        ("We're sorry about the delay on Tuesday morning.", "appointment_detail", "Tuesday morning"),
+        ("Your plan has a $1,500 deductible, so the charge is correct.", "financial_detail", "$1,500"),
+        ("Aetna denied your claim, as we told you.", "financial_detail", "claim"),
+        ("Dear Jennifer Smith, we are sorry.", "naming", "Jennifer Smith"),
+        ("Your husband Mark was kind to our staff.", "naming", "Mark"),
+        ("To set the record straight, our staff followed protocol.", "public_discussion", "set the record straight"),
+        ("Please reply here with your date of birth so we can check.", "public_discussion", "your date of birth"),
+        ("We mailed the form to 55 Elm Street last week.", "phi", "55 Elm Street"),
+        ("We tried you at 773-555-0131 three times.", "phi", "773-555-0131"),
+    ],
+)
+def test_each_kind_of_disclosure_is_flagged_with_its_span(guard: ReplyGuard, reply: str, kind: str, words: str) -> None:
+    result = guard.check(reply, reviewer_display_name="Jen S.")
+    assert not result.safe
+    matching = [f for f in result.findings if f.type == kind]
+    assert matching, [(f.type, f.text) for f in result.findings]
+    at = reply.index(words)
+    assert any(f.start < at + len(words) and at < f.end for f in matching)
+    for f in result.findings:
+        assert reply[f.start : f.end] == f.text and f.explanation
+    assert STANDARD_LINE.format(at_phone=f" at {PHONE}") in result.suggestion
+    assert guard.check(result.suggestion, reviewer_display_name="Jen S.").safe
+
+
+def test_the_display_name_may_be_used_but_not_a_fuller_one(guard: ReplyGuard) -> None:
+    assert guard.check("Thank you, Karen!", reviewer_display_name="Karen W.").safe
+    result = guard.check("Thank you, Karen Williams!", reviewer_display_name="Karen W.")
+    assert [f.type for f in result.findings] == ["naming"]
+
+
+def test_a_name_from_the_review_is_not_repeated(guard: ReplyGuard) -> None:
+    review = "My husband Tyrone waited for hours."
+    result = guard.check("Please tell Tyrone we are sorry.", review=review, reviewer_display_name="Q")
+    assert [(f.type, f.text) for f in result.findings] == [("naming", "Tyrone")]
+
+
+def test_the_rewrite_keeps_the_safe_sentences(guard: ReplyGuard) -> None:
+    reply = "Thank you for writing. Your biopsy came back benign. We value every patient."
+    result = guard.check(reply)
+    assert result.suggestion.startswith("Thank you for writing. We value every patient.")
+    assert "biopsy" not in result.suggestion
+    no_phone = ReplyGuard(PhiDetector()).check(reply).suggestion
+    assert "please call our office so we can" in no_phone
+
+
+def test_replies_evaluation_set_has_its_shape() -> None:
+    path = REPO_ROOT / "evaluation/phi/replies.jsonl"
+    records = [json.loads(x) for x in path.read_text().splitlines()]
+    assert len(records) >= 300
+    assert {r["label"] for r in records} == {"safe", "unsafe"}
+    assert {r["split"] for r in records} == {"dev", "heldout", "heldout2"}
+    assert all(r["synthetic"] is True and r["reply"] for r in records)
+    assert all(bool(r["reasons"]) == (r["label"] == "unsafe") for r in records)
+    assert sum("modelled_on" in r for r in records) >= 4
+    for split in ("dev", "heldout", "heldout2"):
+        assert {r["label"] for r in records if r["split"] == split} == {"safe", "unsafe"}
+
+
+# --- the HTTP API ---------------------------------------------------------------------------------
+
+URL = "/v1/replies/check"
+
+
+def post(client, body: Any, key: str = MARKETER_KEY, **kwargs: Any):  # type: ignore[no-untyped-def]
+    return client.post(URL, json=body, headers=auth(key), **kwargs)
+
+
+def test_api_passes_a_safe_reply(search_client) -> None:  # type: ignore[no-untyped-def]
+    response = post(search_client, {"reply": "Thank you for your feedback! Please call our office."})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {
+        "safe": True,
+        "findings": [],
+        "suggestion": "Thank you for your feedback! Please call our office.",
+    }
+
+
+def test_api_flags_an_unsafe_reply_with_spans_and_a_suggestion(search_client) -> None:  # type: ignore[no-untyped-def]
+    reply = "Hi Jennifer Lopez, we reviewed your chart: your MRI on March 3 was covered by Aetna."
+    body = {"reply": reply, "review": "Awful place.", "reviewer_display_name": "Jen"}
+    response = post(search_client, body)
+    assert response.status_code == 200, response.get_json()
+    result = response.get_json()
+    assert result["safe"] is False
+    kinds = {f["type"] for f in result["findings"]}
+    assert {"naming", "patient_confirmation", "clinical_detail", "appointment_detail", "financial_detail"} <= kinds
+    for finding in result["findings"]:
+        assert reply[finding["start"] : finding["end"]] == finding["text"]
+        assert finding["explanation"]
+    assert "can't discuss any individual's care online" in result["suggestion"]
+    assert "Aetna" not in result["suggestion"] and "Jennifer" not in result["suggestion"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({}, 422, "validation_failed"),
+        ({"reply": ""}, 422, "validation_failed"),
+        ({"reply": 5}, 422, "validation_failed"),
+        ({"reply": "x" * 5001}, 422, "validation_failed"),
+        ({"reply": "ok", "review": ["no"]}, 422, "validation_failed"),
+        ({"reply": "ok", "unknown": 1}, 422, "validation_failed"),
+        ([], 422, "validation_failed"),
+    ],
+)
+def test_api_validates_the_body(search_client, body: Any, status: int, code: str) -> None:  # type: ignore[no-untyped-def]
+    response = post(search_client, body)
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == code
+
+
+def test_api_rejects_bad_encodings_sizes_and_media_types(search_client) -> None:  # type: ignore[no-untyped-def]
+    headers = auth(MARKETER_KEY)
+    assert search_client.post(URL, data="{", headers=headers, content_type="application/json").status_code == 400
+    assert search_client.post(URL, data="", headers=headers, content_type="application/json").status_code == 400
+    plain = search_client.post(URL, data="hello", headers=headers, content_type="text/plain")
+    assert plain.status_code == 415 and plain.get_json()["error"]["code"] == "unsupported_media_type"
+    limit = search_client.application.config["MAX_CONTENT_LENGTH"]
+    huge = search_client.post(
+        URL, data=b'{"reply": "' + b"a" * limit + b'"}', headers=headers, content_type="application/json"
+    )
+    assert huge.status_code == 413 and huge.get_json()["error"]["status"] == 413
+
+
+def test_api_needs_a_marketer_key(search_client) -> None:  # type: ignore[no-untyped-def]
+    assert search_client.post(URL, json={"reply": "Thanks!"}).status_code == 401
+    forbidden = post(search_client, {"reply": "Thanks!"}, key=VIEWER_KEY)
+    assert forbidden.status_code == 403 and forbidden.get_json()["error"]["code"] == "forbidden"
+
+
+def test_api_never_logs_the_reply(search_client, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    secret = "Zebulon Quartermaine 219-09-9999"
+    with caplog.at_level("DEBUG"):
+        post(search_client, {"reply": f"Dear {secret}, your CT was fine.", "review": secret})
+    assert not any("Zebulon" in r.getMessage() or "219-09" in str(r.__dict__) for r in caplog.records)
+
+
+def test_api_responses_match_the_openapi_document(search_client) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_openapi import assert_response, document
+
+    doc = document(search_client)
+    unsafe = post(
+        search_client, {"reply": "Your MRI on May 2 showed a tear, Mr. Lopez.", "reviewer_display_name": None}
+    )
+    assert_response(doc, URL, "post", unsafe, 200)
+    assert_response(doc, URL, "post", post(search_client, {"reply": "Thanks!"}), 200)
+    assert_response(doc, URL, "post", post(search_client, {"reply": ""}), 422)
+    assert_response(doc, URL, "post", post(search_client, {"reply": "Thanks!"}, key=VIEWER_KEY), 403)
+    assert_response(doc, URL, "post", search_client.post(URL, json={"reply": "Thanks!"}), 401)
+
+
+def test_api_answers_replies_and_reviews_at_their_size_limits(search_client) -> None:  # type: ignore[no-untyped-def]
+    reply = ("1.2.3.4.5.6.7.8." * 400)[:5000]  # long runs that a careless pattern would scan quadratically
+    review = ("a-" * 10_000)[:20_000]
+    response = post(search_client, {"reply": reply, "review": review, "reviewer_display_name": "x" * 200})
+    assert response.status_code == 200, response.get_json()
+    assert post(search_client, {"reply": "ok", "review": "r" * 20_001}).status_code == 422
+    assert post(search_client, {"reply": "ok", "reviewer_display_name": "x" * 201}).status_code == 422
