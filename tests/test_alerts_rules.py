@@ -195,3 +195,18 @@ def test_excerpt_is_redacted_before_it_is_cut() -> None:
     assert len(short) <= 60 and short.endswith("…")
     assert excerpt("call 555 123 4567", 12) != "call 555 12…"
     assert excerpt("Hello", 20, redact=str.upper) == "HELLO"  # the redactor is injected
+
+
+def test_alert_excerpts_go_through_the_phi_detector() -> None:
+    from common.phi import PhiDetector
+    from services.alerts.redaction import phi_redactor
+
+    redact = phi_redactor(PhiDetector(["Dr. Anika Patel"]))
+    text = (
+        "My husband Robert Kowalczyk waited 3 hours on 03/14/2026; call him at 555-201-7788. "
+        "Dr. Anika Patel was kind but the front desk lost his records."
+    )
+    clean = excerpt(text, 400, redact)
+    assert "Kowalczyk" not in clean and "03/14/2026" not in clean and "201-7788" not in clean
+    assert "Dr. Anika Patel" in clean, "the practice's own staff are not redacted"
+    assert "front desk lost" in clean

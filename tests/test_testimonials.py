@@ -193,6 +193,25 @@ def env(request: pytest.FixtureRequest, settings) -> Iterator[Env]:  # type: ign
 # --- candidates -------------------------------------------------------------------------------
 
 
+def test_candidates_show_the_identifiers_in_their_text(env: Env) -> None:
+    loc = "phi-" + uuid.uuid4().hex[:6]
+    (with_phi,) = env.add(
+        scored(
+            "The technologist was so patient with my mother Margarethe Oyelaran during her MRI on 04/02/2026. "
+            "Call me at 555-310-2299 if you want a reference!",
+            location=loc,
+            topics=("technologist",),
+        )
+    )
+    items = env.get("/v1/testimonials/candidates", location=loc).get_json()["items"]
+    (item,) = [i for i in items if i["mention"]["id"] == with_phi]
+    kinds = {span["type"] for span in item["phi"]}
+    assert {"NAME", "PHONE", "DATE"} <= kinds, kinds
+    text = item["mention"]["text"]
+    assert any(text[s["start"] : s["end"]] == "555-310-2299" for s in item["phi"])
+    assert any("contains identifiers" in reason for reason in item["reasons"])
+
+
 def test_candidates_are_positive_undecided_and_ranked_by_quality(env: Env) -> None:
     loc = "ranking-" + uuid.uuid4().hex[:6]
     specific, generic, negative, short, flagged, low_rating, too_long, other = env.add(

@@ -20,12 +20,13 @@ from common.bus.kafka import KafkaBus
 from common.bus.provisioning import TopicProvisioner
 from common.consumer import BatchLoop, RetryableError
 from common.logging import configure_logging
+from common.phi import PhiDetector
 from common.records import DecodeError, decode_record, describe_error
 from common.runner import run_until_signalled
 from common.schema import ScoredMention
 from common.settings import Settings, Topics
 from services.alerts.models import AlertJob, AlertMention, AlertRecord, RuleRecord
-from services.alerts.redaction import Redactor, default_redact, excerpt
+from services.alerts.redaction import Redactor, default_redact, excerpt, phi_redactor
 from services.alerts.rules import match
 from services.alerts.store import AlertStore
 from services.search.store.base import StoreUnavailable
@@ -138,8 +139,10 @@ class EvaluationProcessor:
         return jobs
 
 
-def build_loop(settings: Settings, bus: Bus, store: AlertStore, redact: Redactor = default_redact) -> BatchLoop:
+def build_loop(settings: Settings, bus: Bus, store: AlertStore, redact: Redactor | None = None) -> BatchLoop:
     TopicProvisioner(bus, settings).ensure()
+    if redact is None:
+        redact = phi_redactor(PhiDetector(settings.staff_names, min_confidence=settings.privacy_min_confidence))
     return BatchLoop(
         name="alerts-evaluator",
         subscription=bus.subscribe([settings.topics.scored], settings.alerts_evaluator_consumer_group),

@@ -1,14 +1,17 @@
-"""Redaction of alert excerpts: an injected function, so issue 7's PHI detector can replace it.
+"""Redaction of alert excerpts: an injected function.
 
-The default masks what most often identifies a patient in a review: e-mail addresses, phone
-numbers and long digit runs (record, account and member numbers).  It is deliberately simple and
-errs towards masking; names are not detected here.
+The evaluator uses ``phi_redactor``: the PHI detector (``common/phi``: names other than the
+practice's staff, dates, phones, e-mails, addresses, record numbers...) followed by
+``default_redact``, a deliberately blunt mask of e-mails, phone numbers and long digit runs that
+stays as a second line of defence should the detector miss a shape it does not know.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+
+from common.phi import PhiDetector
 
 Redactor = Callable[[str], str]
 
@@ -24,6 +27,15 @@ def default_redact(text: str) -> str:
     text = _RUN.sub("[number]", text)
     text = _PHONE.sub("[phone]", text)
     return _DIGITS.sub(lambda m: "[number]" if sum(c.isdigit() for c in m.group(0)) >= 6 else m.group(0), text)
+
+
+def phi_redactor(detector: PhiDetector) -> Redactor:
+    """The detector's typed redaction (``[NAME]``, ``[PHONE]``...), then the blunt mask."""
+
+    def redact(text: str) -> str:
+        return default_redact(detector.redact(text))
+
+    return redact
 
 
 def excerpt(text: str, limit: int, redact: Redactor = default_redact) -> str:

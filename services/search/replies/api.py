@@ -13,9 +13,9 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from common.auth import Role
 from common.http import read_model_body, requires
-from common.phi import PhiDetector
 from common.phi.replies import ReplyGuard
 from common.settings import Settings
+from services.search.phi import phi_detector
 from services.search.replies.models import ReplyCheckIn, ReplyCheckResult
 
 blueprint = Blueprint("replies", __name__)
@@ -23,15 +23,11 @@ blueprint = Blueprint("replies", __name__)
 _KEY = "radar.reply_guard"
 
 
-def build_guard(settings: Settings) -> ReplyGuard:
-    detector = PhiDetector(settings.staff_names, min_confidence=settings.privacy_min_confidence)
-    return ReplyGuard(detector, practice_phone=settings.privacy_practice_phone or None)
-
-
 def reply_guard() -> ReplyGuard:
     guard: ReplyGuard | None = current_app.extensions.get(_KEY)
     if guard is None:
-        guard = build_guard(current_app.extensions["radar.settings"])
+        settings: Settings = current_app.extensions["radar.settings"]
+        guard = ReplyGuard(phi_detector(), practice_phone=settings.privacy_practice_phone or None)
         current_app.extensions[_KEY] = guard
     return guard
 

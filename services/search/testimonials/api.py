@@ -31,6 +31,7 @@ from common.http import (
     requires,
     validation_details,
 )
+from services.search.phi import phi_detector
 from services.search.store.base import MentionStore, StoreUnavailable
 from services.search.testimonials.models import (
     AuthorisationIn,
@@ -48,7 +49,7 @@ from services.search.testimonials.models import (
     UnpublishIn,
     retain_until,
 )
-from services.search.testimonials.ranking import rank
+from services.search.testimonials.ranking import Ranked, rank
 from services.search.testimonials.store import Conflict, CurationStore
 
 blueprint = Blueprint("testimonials", __name__)
@@ -149,14 +150,23 @@ def candidates() -> Response:
     now = datetime.now(UTC)
     pool = curation_store().candidate_pool(current_principal().tenant, location=query.location)
     ranked = rank(pool, now, query.limit)
-    return jsonify(
-        {
-            "items": [
-                {"mention": r.mention, "quality": r.quality, "components": r.components, "reasons": r.reasons}
-                for r in ranked
-            ]
-        }
-    )
+    return jsonify({"items": [_candidate(r) for r in ranked]})
+
+
+def _candidate(ranked: Ranked) -> dict[str, Any]:
+    """A candidate with the identifiers in its text, so nobody republishes them unawares."""
+    spans = phi_detector().detect(ranked.mention.get("text") or "")
+    reasons = list(ranked.reasons)
+    if spans:
+        kinds = ", ".join(sorted({s.type.value.lower() for s in spans}))
+        reasons.append(f"contains identifiers ({kinds}): check the authorisation covers them, or pass it over")
+    return {
+        "mention": ranked.mention,
+        "quality": ranked.quality,
+        "components": ranked.components,
+        "reasons": reasons,
+        "phi": [{"type": s.type.value, "start": s.start, "end": s.end} for s in spans],
+    }
 
 
 @blueprint.get("/v1/testimonials")

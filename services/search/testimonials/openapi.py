@@ -47,6 +47,14 @@ TESTIMONIAL_TAGS = [
 ]
 
 
+class PhiSpan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(description="NAME, PHONE, DATE, EMAIL, ...")
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
 class Candidate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -54,6 +62,9 @@ class Candidate(BaseModel):
     quality: float = Field(ge=0, le=1, description="The ranking score (see ranking.py).")
     components: dict[str, float] = Field(description="confidence, specificity, length, rating, recency (0-1).")
     reasons: list[str] = Field(description="Why it scores as it does, in words.")
+    phi: list[PhiSpan] = Field(
+        description="Identifiers the PHI detector found in the text (names other than staff, phones, dates...)."
+    )
 
 
 class CandidateList(BaseModel):
