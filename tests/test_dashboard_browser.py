@@ -253,6 +253,28 @@ def test_a_viewer_key_gets_no_curation_but_stays_signed_in(page: Page, server: s
     expect(page.locator("#dashboard")).to_be_visible()
 
 
+def test_a_draft_reply_is_checked_before_posting(page: Page, server: str) -> None:
+    open_dashboard(page, server)
+    card = page.locator("#attention li", has_text="two hours late")
+    card.locator("summary", has_text="Draft a reply").click()
+    box = card.locator(".reply-box")
+    box.locator("textarea").fill("Sorry about your MRI on Tuesday, we checked your chart and the delay was ours.")
+    box.get_by_role("button", name="Check before posting").click()
+    expect(box.locator(".reply-unsafe")).to_contain_text("Do not post this")
+    expect(box.locator(".reply-findings li").first).to_be_visible()
+    box.get_by_role("button", name="Use this version").click()
+    suggestion = box.locator("textarea").input_value()
+    assert "chart" not in suggestion
+    box.get_by_role("button", name="Check before posting").click()
+    expect(box.locator(".reply-safe")).to_contain_text("You can post it")
+
+
+def test_a_viewer_gets_no_reply_box(page: Page, server: str) -> None:
+    open_dashboard(page, server, key=VIEWER)
+    expect(page.locator("#attention li").first).to_be_visible()
+    assert page.locator("#attention .reply-box").count() == 0
+
+
 def test_a_screenshot_of_the_dashboard_is_not_blank(page: Page, server: str, tmp_path: Path) -> None:
     open_dashboard(page, server)
     expect(page.locator("#results ol > li").first).to_be_visible()

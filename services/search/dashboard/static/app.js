@@ -24,6 +24,7 @@ const PATHS = {
   negativeTopics: "/v1/topics/negative",
   me: "/v1/me",
   alertSummary: "/v1/alerts/summary",
+  replyCheck: "/v1/replies/check",
   compare: "/v1/competitors/compare",
   candidates: "/v1/testimonials/candidates",
   testimonials: "/v1/testimonials",
@@ -634,7 +635,11 @@ async function loadAttention() {
     if (negative.items.length) {
       children.push(
         el("h3", { class: "subhead" }, "Newest negative", el("span", { class: "count" }, ` ${intFormat.format(negative.total)} in all`)),
-        el("ol", { class: "mentions" }, negative.items.map((m) => el("li", {}, mentionCard(m, { compact: true })))),
+        el(
+          "ol",
+          { class: "mentions" },
+          negative.items.map((m) => el("li", {}, mentionCard(m, { compact: true }), canCurate() ? replyBox(m) : null)),
+        ),
       );
     }
     if (unread.length) {
@@ -648,6 +653,81 @@ async function loadAttention() {
     if (token !== state.tokens.attention) return;
     showError(container, error, loadAttention);
   }
+}
+
+// --- the reply box: a draft is checked for patient information before anyone posts it ------------------
+
+const FINDING_NAMES = {
+  patient_confirmation: "Confirms they are a patient",
+  clinical_detail: "Clinical detail",
+  appointment_detail: "Appointment detail",
+  financial_detail: "Billing or insurance detail",
+  naming: "Names someone",
+  public_discussion: "Offers to discuss the case publicly",
+  phi: "Identifier",
+};
+
+function replyBox(mention) {
+  const id = uid("reply");
+  const textarea = el("textarea", { id, rows: 4, maxlength: 5000, class: "reply-text", spellcheck: "true" });
+  const result = el("div", { class: "reply-result", "aria-live": "polite" });
+  const button = el("button", { type: "button", class: "btn btn-small btn-primary" }, "Check before posting");
+  button.addEventListener("click", async () => {
+    const reply = textarea.value.trim();
+    if (!reply) {
+      replace(result, el("p", { class: "message message-error" }, "Write the reply first."));
+      return;
+    }
+    button.disabled = true;
+    replace(result, el("p", { class: "muted small" }, "Checking…"));
+    try {
+      const check = await postJson(PATHS.replyCheck, {
+        reply,
+        review: mention.text || null,
+        reviewer_display_name: mention.author || null,
+      });
+      replace(result, replyResult(check, textarea));
+    } catch (error) {
+      replace(result, el("p", { class: "message message-error" }, error.message));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return el(
+    "details",
+    { class: "reply-box" },
+    el("summary", {}, "Draft a reply"),
+    el("label", { for: id, class: "small muted" }, "Your public reply (checked here, posted by you on the review site)"),
+    textarea,
+    el("div", { class: "reply-actions" }, button),
+    result,
+  );
+}
+
+function replyResult(check, textarea) {
+  if (check.safe) {
+    return el("p", { class: "reply-safe" }, "Nothing found that discloses patient information. You can post it.");
+  }
+  const useSuggestion = el("button", { type: "button", class: "btn btn-small" }, "Use this version");
+  useSuggestion.addEventListener("click", () => {
+    textarea.value = check.suggestion;
+    textarea.focus();
+  });
+  return el(
+    "div",
+    { class: "reply-unsafe" },
+    el("p", { class: "message message-error" }, "Do not post this: it could disclose patient information (HIPAA)."),
+    el(
+      "ul",
+      { class: "reply-findings" },
+      check.findings.map((f) =>
+        el("li", {}, el("strong", {}, FINDING_NAMES[f.type] || humanise(f.type)), ` “${f.text}”: ${f.explanation}`),
+      ),
+    ),
+    el("p", { class: "small muted" }, "A safer version:"),
+    el("blockquote", { class: "reply-suggestion" }, check.suggestion),
+    useSuggestion,
+  );
 }
 
 // --- one mention -----------------------------------------------------------------------------------
@@ -1373,6 +1453,7 @@ async function loadMe() {
 }
 
 async function loadAll() {
+  await loadMe(); // the reply boxes and the wall's buttons depend on the key's role
   loadOverview();
   loadAttention();
   loadReputation();
@@ -1381,7 +1462,6 @@ async function loadAll() {
   loadAlertSummary();
   loadFilterOptions();
   runSearch();
-  await loadMe(); // the wall's buttons depend on the key's role
   loadWall();
 }
 
