@@ -530,7 +530,7 @@ def test_the_feed_is_cacheable_with_a_strong_etag(env: Env) -> None:
         first = env.feed(kind=kind)
         etag = first.headers["ETag"]
         assert first.status_code == 200 and etag.startswith('"') and not etag.startswith("W/")
-        assert first.headers["Cache-Control"] == "public, max-age=300"
+        assert first.headers["Cache-Control"] == "public, max-age=60"
         cached = env.client.get(f"/public/{TENANT}/testimonials.{kind}", headers={"If-None-Match": etag})
         assert cached.status_code == 304 and cached.get_data() == b"" and cached.headers["ETag"] == etag
         stale = env.client.get(f"/public/{TENANT}/testimonials.{kind}", headers={"If-None-Match": '"other"'})

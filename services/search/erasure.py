@@ -12,7 +12,7 @@ leaves only a marker with the id, so nothing can bring it back:
   excerpt and the link;
 - Kafka: the raw and scored topics hold copies until the topics' retention expires (see
   docs/privacy.md); consumers replaying them cannot resurrect the mention (above);
-- the public feed's HTTP caches (``max-age`` 300 s) expire within five minutes.
+- the public feed's HTTP caches (``max-age`` 60 s) expire within a minute.
 
 Each erasure is an audit record (``mentions.erase``) with the id and the acting key, no text.
 """

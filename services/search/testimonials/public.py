@@ -34,7 +34,7 @@ from services.search.testimonials.api import curation_store
 
 blueprint = Blueprint("testimonials_public", __name__)
 
-MAX_AGE = 300
+MAX_AGE = 60  # a revoked authorisation must take the testimonial down everywhere within a minute
 SCAN_LIMIT = 500  # published records read per request before the validity check
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 NOTE = "Selected patient testimonials, shared with each patient's written permission. Not a complete list of reviews."
