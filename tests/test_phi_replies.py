@@ -208,3 +208,20 @@ def test_api_answers_replies_and_reviews_at_their_size_limits(search_client) -> 
     assert response.status_code == 200, response.get_json()
     assert post(search_client, {"reply": "ok", "review": "r" * 20_001}).status_code == 422
     assert post(search_client, {"reply": "ok", "reviewer_display_name": "x" * 201}).status_code == 422
+
+
+def test_the_guard_knows_each_practices_staff_and_phone(search_client) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import ADMIN_KEY, OTHER_TENANT_KEY
+
+    reply = "Dr. Ilse Vandermeer read your MRI results and wants to discuss your diagnosis."
+    profile = {"display_name": "Northside", "staff": ["Dr. Ilse Vandermeer", "Ilse"], "phone": "(555) 010-4477"}
+    saved = search_client.put("/v1/practice", json=profile, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+    assert saved.status_code == 200, saved.get_json()
+    mine = post(search_client, {"reply": reply}).get_json()
+    names = [f for f in mine["findings"] if f["type"] in ("naming", "phi") and "Vandermeer" in f["text"]]
+    assert names == [], "the practice's own radiologist is not a patient's name"
+    assert not mine["safe"], "the results and diagnosis are still a disclosure"
+    assert "(555) 010-4477" in mine["suggestion"]
+    # Another practice does not share that allow-list: there it is somebody's name.
+    theirs = post(search_client, {"reply": reply}, key=OTHER_TENANT_KEY).get_json()
+    assert any("Vandermeer" in f["text"] for f in theirs["findings"])

@@ -1,25 +1,64 @@
-"""The search service's PHI detector, built once per app from the practice settings.
+"""The search service's PHI detectors: one per practice, knowing its staff.
 
-Shared by the reply guard and the testimonial candidates so both know the same staff names.
+The staff allow-list is the deployment's ``RADAR_PRIVACY_STAFF_NAMES`` plus the practice
+profile's ``staff``; the reply guard's phone number is the profile's ``phone`` (else the
+deployment's ``RADAR_PRIVACY_PRACTICE_PHONE``).  Built detectors are kept per practice and
+rebuilt when its profile changes.  Shared by the reply guard and the testimonial candidates.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from flask import current_app
 
 from common.phi import PhiDetector
+from common.phi.replies import ReplyGuard
 from common.settings import Settings
+from services.search.practice.store import PracticeStore
 
-_KEY = "radar.phi_detector"
-
-
-def build_detector(settings: Settings) -> PhiDetector:
-    return PhiDetector(settings.staff_names, min_confidence=settings.privacy_min_confidence)
+_KEY = "radar.phi_guards"
+_CACHED_PRACTICES = 256
 
 
-def phi_detector() -> PhiDetector:
-    detector: PhiDetector | None = current_app.extensions.get(_KEY)
-    if detector is None:
-        detector = build_detector(current_app.extensions["radar.settings"])
-        current_app.extensions[_KEY] = detector
-    return detector
+class PracticeGuards:
+    """Per-practice detector and reply guard, cached by the profile they were built from."""
+
+    def __init__(self, settings: Settings, practices: PracticeStore) -> None:
+        self._settings = settings
+        self._practices = practices
+        self._cache: OrderedDict[str, tuple[tuple[object, ...], PhiDetector, ReplyGuard]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def detector(self, tenant: str) -> PhiDetector:
+        return self._get(tenant)[1]
+
+    def guard(self, tenant: str) -> ReplyGuard:
+        return self._get(tenant)[2]
+
+    def _get(self, tenant: str) -> tuple[tuple[object, ...], PhiDetector, ReplyGuard]:
+        profile = self._practices.get(tenant)
+        staff = [*self._settings.staff_names, *profile.staff]
+        phone = profile.phone or self._settings.privacy_practice_phone or None
+        key = (tuple(staff), phone)
+        with self._lock:
+            cached = self._cache.get(tenant)
+            if cached is not None and cached[0] == key:
+                self._cache.move_to_end(tenant)
+                return cached
+        detector = PhiDetector(staff, min_confidence=self._settings.privacy_min_confidence)
+        built = (key, detector, ReplyGuard(detector, practice_phone=phone))
+        with self._lock:
+            self._cache[tenant] = built
+            while len(self._cache) > _CACHED_PRACTICES:
+                self._cache.popitem(last=False)
+        return built
+
+
+def practice_guards() -> PracticeGuards:
+    guards: PracticeGuards | None = current_app.extensions.get(_KEY)
+    if guards is None:
+        guards = PracticeGuards(current_app.extensions["radar.settings"], current_app.extensions["radar.practice"])
+        current_app.extensions[_KEY] = guards
+    return guards

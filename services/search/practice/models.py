@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, field
 from common.schema import DisplayName, Slug
 
 MAX_COMPETITORS = 20
+MAX_STAFF = 500
 
 
 class Competitor(BaseModel):
@@ -34,6 +35,15 @@ class PracticeProfileIn(BaseModel):
     time_zone: str = Field("UTC", max_length=64, description="IANA time zone the dashboard reports in by default.")
     competitors: list[Competitor] = Field(
         default_factory=list, max_length=MAX_COMPETITORS, description="Tracked competitor practices."
+    )
+    staff: list[DisplayName] = Field(
+        default_factory=list,
+        max_length=MAX_STAFF,
+        description="The practice's own people, names and aliases (\"Dr. Anika Patel\", \"Jake\"): the PHI "
+        "detector never reports them as patients' names.",
+    )
+    phone: str | None = Field(
+        None, max_length=40, description="The office phone number that the reply guard invites reviewers to call."
     )
 
     @field_validator("time_zone")

@@ -28,6 +28,8 @@ def practice_mappings() -> dict[str, Any]:
                     "website": {"type": "keyword", "index": False},
                 }
             },
+            "staff": {"type": "keyword", "index": False},
+            "phone": {"type": "keyword", "index": False},
             "updated_at": {"type": "date"},
         },
     }

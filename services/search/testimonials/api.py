@@ -31,7 +31,7 @@ from common.http import (
     requires,
     validation_details,
 )
-from services.search.phi import phi_detector
+from services.search.phi import practice_guards
 from services.search.store.base import MentionStore, StoreUnavailable
 from services.search.testimonials.models import (
     AuthorisationIn,
@@ -155,7 +155,7 @@ def candidates() -> Response:
 
 def _candidate(ranked: Ranked) -> dict[str, Any]:
     """A candidate with the identifiers in its text, so nobody republishes them unawares."""
-    spans = phi_detector().detect(ranked.mention.get("text") or "")
+    spans = practice_guards().detector(current_principal().tenant).detect(ranked.mention.get("text") or "")
     reasons = list(ranked.reasons)
     if spans:
         kinds = ", ".join(sorted({s.type.value.lower() for s in spans}))
