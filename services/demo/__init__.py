@@ -1,0 +1,1 @@
+"""The synthetic demo practice that ``bin/run`` loads on first start."""
