@@ -100,11 +100,11 @@ def test_replies_evaluation_set_has_its_shape() -> None:
     records = [json.loads(x) for x in path.read_text().splitlines()]
     assert len(records) >= 300
     assert {r["label"] for r in records} == {"safe", "unsafe"}
-    assert {r["split"] for r in records} == {"dev", "heldout", "heldout2"}
+    assert {r["split"] for r in records} == {"dev", "heldout", "heldout2", "heldout3", "heldout4"}
     assert all(r["synthetic"] is True and r["reply"] for r in records)
     assert all(bool(r["reasons"]) == (r["label"] == "unsafe") for r in records)
     assert sum("modelled_on" in r for r in records) >= 4
-    for split in ("dev", "heldout", "heldout2"):
+    for split in ("dev", "heldout", "heldout2", "heldout3", "heldout4"):
         assert {r["label"] for r in records if r["split"] == split} == {"safe", "unsafe"}
 
 

@@ -31,6 +31,7 @@ from common.phi.spans import PhiType, Span
 # would otherwise take: never names on their own.
 # First names that are also everyday words: a name only where the context says so ("my husband Mark").
 _AMBIGUOUS = """
+comfort dignity mercy patience faith hope charity justice
 will may june april august march bill mark grant faith hope joy rose pat sue art dean frank gene guy jack
 jean ray rich rob sandy dawn page major king young long golden iris ivy holly lily penny ruby amber crystal
 honey star sky storm summer autumn winter robin chase chance cole dale christian precious sunny angel

@@ -50,7 +50,9 @@ _I = re.IGNORECASE
 _PROCEDURES = (
     r"MRIs?|MRAs?|CTs?|CAT\s+scans?|PET(?:/CT)?(?:\s+scans?)?|scans?|ultrasounds?|sonograms?|mammograms?|mammography|"
     r"x-?rays?|DEXA|bone\s+density|biops(?:y|ies)|contrast|gadolinium|sedation|sedated|fluoroscopy|"
-    r"echocardiograms?|angiograms?|arthrograms?|myelograms?|injections?|IV|imaging|exams?|tests?|screenings?|"
+    r"echocardiograms?|angiograms?|arthrograms?|myelograms?|injections?|IV|"
+    r"imaging(?!\s+(?:team|center|centre|staff|department|services?|group|practice|professionals))|"
+    r"exams?|tests?|screenings?|"
     r"studies|study|procedures?|surgery|surgeries|treatment|therapy|counsell?ing|medications?|prescriptions?"
 )
 _CONDITIONS = (
@@ -79,6 +81,7 @@ _FINANCE = (
     r"billed|billing|invoices?|statements?|charges?|charged|refund(?:ed)?|payments?|paid|pay|owe[sd]?|collections|"
     r"claims?|prior\s+auth\w*|pre-?auth\w*|authori[sz]ation|Medicare|Medicaid|Aetna|Cigna|United\s?Healthcare|"
     r"Humana|Blue\s+Cross|BCBS|Blue\s+Shield|Kaiser|Tricare|HMO|PPO|out-of-network|in-network|self-pay|"
+    r"HSA|FSA|health\s+savings|flexible\s+spending|credit\s+card|debit\s+card|declined|"
     r"price|cost|costs|fees?|estimate|plan"
 )
 _MONEY = re.compile(r"\$\s?\d[\d,]*(?:\.\d\d)?|\b\d[\d,]*(?:\.\d\d)?\s*(?:dollars|USD)\b", _I)
@@ -154,7 +157,24 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:looked\s+at|checked|pulled|reviewed|went\s+through|audited)\s+(?:the|our)\s+(?:[\w-]+\s+){0,2}?"
             r"(?:logs?|records?|notes|files?|footage|recordings?|sign-?in\s+sheets?)\b|"
             r"\b(?:your|her|his)\s+(?:intake|registration|consent|history|screening|insurance)\s+forms?\b|"
-            r"\bwelcome\s+(?:you|her|him)\s+back\b|\bsee\s+(?:you|her|him)\s+(?:again|back|at\s+your\s+next)\b",
+            r"\bwelcome\s+(?:you|her|him)\s+back\b|\bsee\s+(?:you|her|him)\s+(?:again|back|at\s+your\s+next)\b|"
+            # having them in, caring for them, their visit seen from the practice's side
+            r"\b(?:take|took|taking)\s+care\s+of\s+(?:you|her|him|them)\b|"
+            r"\b(?:for|after)\s+(?:coming|stopping|dropping)\s+(?:in|by)\b|"
+            r"\b(?:good\s+luck|best\s+wishes|all\s+the\s+best)\s+(?:with|for|on)\s+(?:the|your|her|his)\b|"
+            r"\b(?:on\s+our\s+end|on\s+our\s+side)\b|\bportal\s+messages?\b|"
+            r"\bwe\s+(?:can\s+)?see\s+(?:in|from|on)\s+(?:our|the)\s+(?:system|portal|records?|logs?|schedule)\b|"
+            # staff reporting on the reviewer's visit
+            r"\b(?:told|informed|mentioned\s+to|let)\s+(?:me|us)\s+(?:know\s+)?(?:that\s+)?(?:you|she|he)\b",
+            _I,
+        ),
+    ),
+    # --- a particular result spoken of as a fact ("the biopsy results were upsetting") ---
+    (
+        CLINICAL,
+        re.compile(
+            r"\b(?:the|those|these)\s+(?:[\w-]+\s+){0,2}?(?:results?|findings|reports?|diagnos[ie]s|images?|"
+            r"films?|readings?|biops(?:y|ies))\s+(?:were|was|came\s+back|showed|show|are|is|revealed|confirmed)\b",
             _I,
         ),
     ),
@@ -180,12 +200,20 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"transparency\b|\bhere(?:'s|\s+is)\s+what\s+(?:really\s+|actually\s+)?happened\b|"
             r"\b(?:looked\s+at|checked|pulled|reviewed)\s+(?:the|our)\s+(?:[\w-]+\s+){0,2}?(?:logs?|footage|"
             r"recordings?|sign-?in\s+sheets?)\b|"
+            r"\b(?:your|her|his)\s+(?:full\s+name|date\s+of\s+birth|birth\s*date|DOB|member\s+ID|policy\s+number|"
+            r"account\s+number|phone\s+number)\b[^.!?]*\b(?:in\s+the\s+comments?|below|here|publicly|in\s+(?:a|this|your)"
+            r"\s+(?:reply|comment|response|post))\b|"
             r"\bso\s+(?:everyone|others|readers)\s+"
             r"(?:knows|can\s+see|understands)\b",
             _I,
         ),
     ),
 ]
+# "We're sorry it took three tries to get the IV in": an apology about a specific event speaks of
+# the reviewer's care even without naming them.
+_APOLOGY = re.compile(r"\b(?:sorry|apologi[sz]e|apologies|regret)\b", _I)
+# Greetings passed to someone by first name ("say hi to Frank") name a third person.
+_GREETING_TO = re.compile(r"\b(?:[Ss]ay\s+(?:hi|hello)|[Gg]ive\s+our\s+(?:best|love|regards))\s+to\s+[A-Z][a-z]+\b")
 _CLINICAL_TERMS = re.compile(rf"\b(?:{_PROCEDURES}|{_CONDITIONS})\b", _I)
 _FINANCE_TERMS = re.compile(rf"\b(?:{_FINANCE})\b", _I)
 _WHEN = re.compile(
@@ -193,7 +221,8 @@ _WHEN = re.compile(
     r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day(?:'s)?\s+(?:morning|afternoon|evening|appointment|visit)\b|"
     r"\b(?:yesterday|this\s+(?:morning|afternoon|past\s+week)|last\s+(?:week|month|night|visit)|"
     r"earlier\s+(?:today|this\s+week)|two\s+weeks\s+ago|a\s+(?:few\s+)?(?:days|weeks)\s+ago)\b|"
-    r"\bat\s+\d{1,2}(?::\d\d)?\s*(?:a\.?m\.?|p\.?m\.?)|\b\d{1,2}:\d\d\b",
+    r"\bat\s+\d{1,2}(?::\d\d)?\s*(?:a\.?m\.?|p\.?m\.?)|\b\d{1,2}:\d\d\b|"
+    r"\b(?:on|since|from)\s+the\s+\d{1,2}(?:st|nd|rd|th)\b",
     _I,
 )
 _VISIT = re.compile(
@@ -266,7 +295,7 @@ class ReplyGuard:
         for kind, pattern in _RULES:
             for m in pattern.finditer(s.text):
                 yield _finding(reply, kind, s.start + m.start(), s.start + m.end())
-        personal = _about_someone(s.text)
+        personal = _about_someone(s.text) or bool(_APOLOGY.search(s.text))
         if personal:
             for m in _CLINICAL_TERMS.finditer(s.text):
                 yield _finding(reply, CLINICAL, s.start + m.start(), s.start + m.end())
@@ -275,6 +304,8 @@ class ReplyGuard:
         if personal or _VISIT.search(s.text):
             for m in _WHEN.finditer(s.text):
                 yield _finding(reply, APPOINTMENT, s.start + m.start(), s.start + m.end())
+        for m in _GREETING_TO.finditer(s.text):
+            yield _finding(reply, NAMING, s.start + m.start(), s.start + m.end())
         for m in _MONEY.finditer(s.text):
             yield _finding(reply, FINANCIAL, s.start + m.start(), s.start + m.end())
 
