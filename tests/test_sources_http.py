@@ -240,3 +240,16 @@ def test_an_unreachable_robots_txt_means_do_not_fetch(replay: ReplayServer) -> N
     gate = HostGate(client(retries=0), UA, min_interval_s=0)
     with pytest.raises(RobotsDisallowed):
         gate.check(f"{replay.base_url}/page")
+
+
+def test_credentials_stay_with_their_origin_across_redirects(replay: ReplayServer) -> None:
+    other_origin = replay.base_url.replace("127.0.0.1", "localhost")
+    replay.script("/same", raw_response(b"", status=302, Location="/landing"))
+    replay.script("/landing", json_response({"ok": True}))
+    replay.script("/away", raw_response(b"", status=302, Location=f"{other_origin}/elsewhere"))
+    replay.script("/elsewhere", json_response({"ok": True}))
+    secret = {"Authorization": "Bearer source-token-123"}
+    client().get(f"{replay.base_url}/same", headers=secret)
+    assert replay.hits_for("/landing")[-1].headers.get("Authorization") == "Bearer source-token-123"
+    client().get(f"{replay.base_url}/away", headers=secret)
+    assert "Authorization" not in replay.hits_for("/elsewhere")[-1].headers, "never sent to another origin"

@@ -7,6 +7,7 @@ Nothing here logs the text or what was found in it.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
@@ -80,25 +81,35 @@ def resolve(spans: Iterable[Span]) -> list[Span]:
     priority 0, so "fax 312-555-0199" stays a fax and not an "account" number.
     """
     ordered = sorted(spans, key=lambda s: (-_PRIORITY.get(s.type, 0), -s.confidence, -len(s), s.start))
+    # Kept spans never overlap, so sorted by start they are sorted by end too: the ones a new span
+    # can clash with are found by bisection (a text with tens of thousands of candidate spans must
+    # not cost a quadratic number of comparisons).
     kept: list[Span] = []
+    ends: list[int] = []
     for span in ordered:
-        clash = [k for k in kept if k.overlaps(span)]
+        first = bisect.bisect_right(ends, span.start)
+        last = first
+        while last < len(kept) and kept[last].start < span.end:
+            last += 1
+        clash = kept[first:last]
         if not clash:
-            kept.append(span)
+            kept.insert(first, span)
+            ends.insert(first, span.end)
             continue
         if len(clash) == 1 and clash[0].type == span.type:
             old = clash[0]
-            kept.remove(old)
-            kept.append(
-                Span(
-                    min(old.start, span.start),
-                    max(old.end, span.end),
-                    old.type,
-                    max(old.confidence, span.confidence),
-                    old.source,
-                )
+            merged = Span(
+                min(old.start, span.start),
+                max(old.end, span.end),
+                old.type,
+                max(old.confidence, span.confidence),
+                old.source,
             )
-    return sorted(kept, key=lambda s: s.start)
+            del kept[first], ends[first]
+            position = bisect.bisect_right(ends, merged.start)
+            kept.insert(position, merged)
+            ends.insert(position, merged.end)
+    return kept
 
 
 def redact(text: str, spans: Sequence[Span], style: RedactionStyle = "type") -> str:

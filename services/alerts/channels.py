@@ -12,14 +12,14 @@ import hashlib
 import hmac
 import ipaddress
 import smtplib
-import socket
 import ssl
 import time
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
-import requests
+import httpx
 
+from common.netguard import BlockedTarget, guarded_transport, is_public_address, public_address_checker
 from services.alerts.messages import AlertMessage, email_text, slack_blocks
 from services.alerts.rules import EmailChannel, SlackChannel, WebhookChannel
 
@@ -39,19 +39,12 @@ class TargetRefused(ValueError):
     """A webhook target on a loopback, private, link-local or otherwise internal address."""
 
 
-def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    return (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_reserved
-        or address.is_multicast
-        or address.is_unspecified
-    )
-
-
 def check_literal_target(url: str, allow_private: bool) -> None:
-    """Refuse URLs whose host is an internal IP literal or ``localhost`` (no DNS lookup: API-time check)."""
+    """Refuse URLs whose host is an internal IP literal or ``localhost`` (no DNS lookup: API-time check).
+
+    The send-time check is in the connection itself (``common/netguard.py``): every address the
+    host resolves to must be public, and the one checked is the one connected to.
+    """
     if allow_private:
         return
     host = (urlsplit(url).hostname or "").rstrip(".").lower()
@@ -61,23 +54,8 @@ def check_literal_target(url: str, allow_private: bool) -> None:
         address = ipaddress.ip_address(host)
     except ValueError:
         return
-    if _internal(address):
+    if not is_public_address(str(address)):
         raise TargetRefused("webhook targets on loopback or private addresses are not allowed")
-
-
-def check_resolved_target(url: str, allow_private: bool) -> None:
-    """Resolve the host and refuse it if any address is internal (send-time check, against rebinding)."""
-    check_literal_target(url, allow_private)
-    if allow_private:
-        return
-    parts = urlsplit(url)
-    try:
-        infos = socket.getaddrinfo(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
-    except OSError as exc:
-        raise DeliveryError(f"cannot resolve the webhook host: {exc}", retryable=True) from exc
-    for info in infos:
-        if _internal(ipaddress.ip_address(info[4][0])):
-            raise TargetRefused("the webhook host resolves to a loopback or private address")
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -87,12 +65,15 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class HttpSender:
-    """POSTs to Slack and generic webhooks with one pooled ``requests`` session."""
+    """POSTs to Slack and generic webhooks through one pooled, address-guarded httpx client."""
 
-    def __init__(self, timeout_s: float, allow_private: bool, session: requests.Session | None = None) -> None:
-        self._timeout_s = timeout_s
+    def __init__(self, timeout_s: float, allow_private: bool, transport: httpx.BaseTransport | None = None) -> None:
         self._allow_private = allow_private
-        self._session = session or requests.Session()
+        if transport is None:
+            transport = guarded_transport(None if allow_private else public_address_checker())
+        self._client = httpx.Client(
+            timeout=timeout_s, follow_redirects=False, transport=transport, trust_env=False
+        )
 
     def send_slack(self, channel: SlackChannel, message: AlertMessage) -> None:
         body = _json_bytes(slack_blocks(message))
@@ -110,18 +91,15 @@ class HttpSender:
 
     def _post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
         try:
-            check_resolved_target(url, self._allow_private)
-        except TargetRefused as exc:
-            raise DeliveryError(str(exc), retryable=False) from None
-        try:
-            response = self._session.post(
+            check_literal_target(url, self._allow_private)
+            response = self._client.post(
                 url,
-                data=body,
+                content=body,
                 headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers},
-                timeout=self._timeout_s,
-                allow_redirects=False,
             )
-        except requests.RequestException as exc:
+        except (TargetRefused, BlockedTarget) as exc:
+            raise DeliveryError(str(exc), retryable=False) from None
+        except httpx.HTTPError as exc:
             raise DeliveryError(f"webhook unreachable: {type(exc).__name__}", retryable=True) from None
         status = response.status_code
         if 200 <= status < 300:

@@ -109,7 +109,12 @@ class Deliverer:
                 try:
                     self._channels.send(channel, message)
                     break
-                except DeliveryError as exc:
+                except Stopping:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - an unexpected failure must not stop every tenant's alerts
+                    if not isinstance(exc, DeliveryError):
+                        log.error("delivery to %s crashed", channel.type, extra={"exc_type": type(exc).__name__})
+                        return f"{channel.type} channel: could not be sent ({type(exc).__name__})"
                     attempt += 1
                     if not exc.retryable or attempt >= self._max_attempts:
                         return f"{channel.type} channel: {exc} (after {attempt} attempt(s))"
@@ -146,6 +151,10 @@ class Dispatcher:
     def handle(self, job: AlertJob) -> str | None:
         """Deliver or hold one alert; the reason when it failed for good (to dead-letter)."""
         found = self._store.get_alert(job.tenant, job.alert_id)
+        if found is not None and found.record.delivery_state == "failed":
+            # Failed for good on an earlier pass of this batch (which was then retried): the dead
+            # letter is emitted again, so it cannot be lost with the pass that was retried.
+            return found.record.delivery_error or "delivery failed"
         if found is None or found.record.delivery_state != "pending":
             return None  # unknown, or a redelivered job whose alert was handled already
         alert = found.record

@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from common.schema import ScoredMention, Slug
+from common.schema import DisplayName, ScoredMention, Slug
 
 Severity = Literal["low", "medium", "high", "critical"]
 DeliveryMode = Literal["immediate", "hourly", "daily"]
@@ -166,7 +166,7 @@ class EmailChannel(BaseModel):
 
 Channel = Annotated[SlackChannel | WebhookChannel | EmailChannel, Field(discriminator="type")]
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = DisplayName  # no control characters: a name becomes an e-mail subject and a Slack title
 
 
 class RuleIn(BaseModel):

@@ -22,22 +22,21 @@ body can hold review text and names.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import random
 import socket
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
 
-import httpcore
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from common.netguard import guarded_transport, is_public_address
 from common.settings import Settings
 
 Resolver = Callable[[str, int], list[str]]
@@ -169,21 +168,6 @@ def _where(url: str) -> str:
     return f"{parsed.host}{parsed.path}"
 
 
-def is_public_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-        or not ip.is_global
-    )
-
-
 def system_resolver(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -208,35 +192,6 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-class GuardedBackend(httpcore.NetworkBackend):
-    """httpcore's socket layer with the address check in front of every connection."""
-
-    def __init__(self, check: Callable[[str, int], str]) -> None:
-        self._check = check
-        self._inner = httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        address = self._check(host, port)
-        return self._inner.connect_tcp(
-            address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
-        )
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        raise BlockedAddress("unix sockets are not fetched")
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
 class SafeHttpClient:
     """GET with the safeguards above.  One per process is enough; it is thread-safe."""
 
@@ -252,18 +207,8 @@ class SafeHttpClient:
         self._resolver = resolver
         self._sleep = sleep
         if transport is None:
-            transport = httpx.HTTPTransport(trust_env=False)
-            # The guard sits where the socket is opened, so the address checked is the address
-            # connected to, while URL, Host header, TLS SNI and connection pooling keep the name.
-            # httpx has no public hook for the network backend; ``_pool`` is stable within the
-            # pinned 0.28 series (pyproject), and the SSRF tests fail loudly if that changes.
-            transport._pool = httpcore.ConnectionPool(
-                ssl_context=httpx.create_ssl_context(trust_env=False),
-                network_backend=GuardedBackend(self.checked_address),
-                max_connections=20,
-                max_keepalive_connections=10,
-                keepalive_expiry=5.0,
-            )
+            # The guard sits where the socket is opened (common/netguard.py).
+            transport = guarded_transport(self.checked_address)
         self._client = httpx.Client(
             timeout=httpx.Timeout(
                 connect=policy.connect_timeout_s,
@@ -346,10 +291,18 @@ class SafeHttpClient:
         self, url: str, params: Mapping[str, Any] | None, headers: Mapping[str, str] | None
     ) -> HttpResponse:
         current = str(httpx.URL(url, params={k: v for k, v in (params or {}).items() if v is not None}))
+        sent = dict(headers or {})
         for _ in range(self.policy.max_redirects + 1):
-            response = self._get_once(current, headers)
+            response = self._get_once(current, sent)
             if response.status in (301, 302, 303, 307, 308) and "location" in response.headers:
-                current = urljoin(current, response.headers["location"])
+                following = urljoin(current, response.headers["location"])
+                before, after = httpx.URL(current), httpx.URL(following)
+                if before.scheme == "https" and after.scheme != "https":
+                    raise BlockedAddress(f"{_where(current)}: refused a redirect from https to {after.scheme}")
+                if (before.scheme, before.host, before.port) != (after.scheme, after.host, after.port):
+                    # Credentials belong to the origin they were meant for (as browsers and httpx do).
+                    sent = {k: v for k, v in sent.items() if k.lower() not in ("authorization", "cookie")}
+                current = following
                 continue
             return response
         raise SourceHttpError(f"{_where(url)}: more than {self.policy.max_redirects} redirects", 310)
