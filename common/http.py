@@ -144,6 +144,8 @@ def read_json_body() -> Any:
         return json.loads(raw)
     except UnicodeDecodeError:
         raise ApiError(400, "invalid_encoding", "the body is not valid UTF-8") from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "the body is not valid JSON: nested too deeply") from None
     except ValueError as exc:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc.args[0] if exc.args else exc}") from None
 

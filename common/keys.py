@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 RoleName = Literal["viewer", "marketer", "admin"]
 SECRET_PREFIX = "rdr_"
+FORCED_INTERVAL_S = 0.2
 
 
 class ManagedKey(BaseModel):
@@ -83,6 +84,7 @@ class KeyDirectory:
         self._loaded_at: float | None = None
         self._forced_at = float("-inf")
         self._lock = threading.Lock()
+        self._force_lock = threading.Lock()
         self._refresher: threading.Thread | None = None
 
     @property
@@ -100,12 +102,26 @@ class KeyDirectory:
         self._start_refresher()
         digest = secret_digest(presented)
         key = self._by_digest.get(digest)
-        if key is None and self._clock() - self._forced_at >= 1.0:
-            # A key this process has not seen: perhaps created a moment ago on another host.
+        if key is None:
+            key = self._forced_lookup(digest)
+        return key.principal() if key is not None and key.active else None
+
+    def _forced_lookup(self, digest: str) -> ManagedKey | None:
+        """A key this process has not seen, perhaps created a moment ago on another host: re-read.
+
+        Forced reads are serialised and spaced ``FORCED_INTERVAL_S`` apart, so a flood of made-up
+        keys costs the broker a few reads a second and delays only the requests that carry them.
+        """
+        with self._force_lock:
+            key = self._by_digest.get(digest)  # another request may have re-read meanwhile
+            if key is not None:
+                return key
+            wait = self._forced_at + FORCED_INTERVAL_S - self._clock()
+            if wait > 0:
+                time.sleep(wait)
             self._forced_at = self._clock()
             self.refresh()
-            key = self._by_digest.get(digest)
-        return key.principal() if key is not None and key.active else None
+            return self._by_digest.get(digest)
 
     def keys_of(self, tenant: str) -> list[ManagedKey]:
         """The practice's managed keys (revoked ones too), newest first, from a fresh read."""
@@ -136,6 +152,12 @@ class KeyDirectory:
                 continue
             by_id[key.key_id] = key
         with self._lock:
+            # A record this process published after the read began (a revocation) must not be
+            # rolled back by the older table: the newer state of each key wins.
+            for key_id, known in self._by_id.items():
+                read = by_id.get(key_id)
+                if read is None or (known.revoked_at is not None and read.revoked_at is None):
+                    by_id[key_id] = known
             self._by_id = by_id
             self._by_digest = {k.digest: k for k in by_id.values()}
             self._loaded_at = self._clock()
@@ -157,7 +179,10 @@ class KeyDirectory:
 
     def _refresh_forever(self) -> None:
         while True:
-            self.refresh()
+            try:
+                self.refresh()
+            except Exception as exc:  # noqa: BLE001 - the refresher must outlive any client error
+                log.error("API key table refresh failed", extra={"exc_type": type(exc).__name__})
             time.sleep(self._refresh_s)
 
 

@@ -88,6 +88,17 @@ def test_a_revoked_key_is_refused_everywhere(search_client, ingest_client, uniqu
     assert next(k for k in listed if k["key_id"] == key_id)["active"] is False
 
 
+def test_key_creation_is_audited_by_id_never_by_secret(search_client) -> None:  # type: ignore[no-untyped-def]
+    created = create(search_client, name="audited").get_json()
+    log = search_client.application.extensions["radar.audit"]
+    log.engine.refresh(log.alias)
+    records = search_client.get(
+        "/v1/audit", query_string={"action": "keys.create", "target": created["key_id"]}, headers=auth()
+    ).get_json()["items"]
+    assert len(records) == 1 and records[0]["status"] == 201
+    assert created["key"] not in str(records)
+
+
 def test_revoking_checks_the_id(search_client) -> None:  # type: ignore[no-untyped-def]
     assert search_client.delete("/v1/keys/nothex", headers=auth()).status_code == 400
     assert search_client.delete("/v1/keys/0123456789ab", headers=auth()).status_code == 404

@@ -229,6 +229,7 @@ class EngineAlertStore:
         the mention id, so an erased mention arriving again cannot raise the same rule twice.
         """
         self._ensure_ready()
+        self.engine.refresh(self.alerts)  # alerts written a moment ago without a refresh count too
         body = {
             "query": {"bool": {"filter": [{"term": {"tenant": tenant}}, {"term": {"mention_id": mention_id}}]}},
             "size": 1000,

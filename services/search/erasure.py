@@ -42,8 +42,10 @@ def erase_mention(mention_id: str) -> Response:
     curation: CurationStore = current_app.extensions["radar.curation"]
     alerts: AlertStore = current_app.extensions["radar.alerts"]
     try:
-        if not mentions.erase(tenant, mention_id):
-            raise ApiError(404, "not_found", "no such mention for this practice (or it was erased already)")
+        # Idempotent: a retry after a partial failure (the index marker written, a copy not yet
+        # removed) finishes the job instead of answering "gone".
+        if not mentions.erase(tenant, mention_id) and not mentions.is_erased(tenant, mention_id):
+            raise ApiError(404, "not_found", "no such mention for this practice")
         curation_removed = curation.erase_mention(tenant, mention_id)
         alerts_blanked = alerts.erase_mention(tenant, mention_id)
     except StoreUnavailable:

@@ -112,6 +112,10 @@ def _targets(response: Response) -> list[str]:
     if request.endpoint == "testimonials.create_authorisation" and response.status_code < 300:
         body = _json(response.get_data())
         targets += [str(body.get(k))[:64] for k in ("id", "mention_id") if body.get(k)]
+    if request.endpoint == "keys.create_key" and response.status_code < 300:
+        key_id = _json(response.get_data()).get("key_id")  # the id only; never the secret
+        if key_id:
+            targets.append(str(key_id)[:64])
     return targets
 
 

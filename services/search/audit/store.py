@@ -114,8 +114,16 @@ def _decode(cursor: str) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except ValueError:
         raise InvalidCursor("not a cursor from this endpoint") from None
-    if not (isinstance(values, list) and len(values) == 2 and isinstance(values[0], int | str)):
-        raise InvalidCursor("not a cursor from this endpoint")
-    if not isinstance(values[1], str):
+    # [epoch milliseconds of ``at``, the record id]: anything else would reach the engine as a 400.
+    if not (
+        isinstance(values, list)
+        and len(values) == 2
+        and isinstance(values[0], int)
+        and not isinstance(values[0], bool)
+        and 0 <= values[0] < 2**53
+        and isinstance(values[1], str)
+        and len(values[1]) == 32
+        and set(values[1]) <= set("0123456789abcdef")
+    ):
         raise InvalidCursor("not a cursor from this endpoint")
     return values

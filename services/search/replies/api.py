@@ -12,9 +12,10 @@ from dataclasses import asdict
 from flask import Blueprint, Response, jsonify
 
 from common.auth import Role
-from common.http import current_principal, read_model_body, requires
+from common.http import ApiError, current_principal, read_model_body, requires
 from services.search.phi import practice_guards
 from services.search.replies.models import ReplyCheckIn, ReplyCheckResult
+from services.search.store.base import StoreUnavailable
 
 blueprint = Blueprint("replies", __name__)
 
@@ -22,7 +23,10 @@ blueprint = Blueprint("replies", __name__)
 @requires(Role.marketer)
 def check_reply() -> Response:
     body = read_model_body(ReplyCheckIn)
-    guard = practice_guards().guard(current_principal().tenant)
+    try:
+        guard = practice_guards().guard(current_principal().tenant)
+    except StoreUnavailable:
+        raise ApiError(503, "search_unavailable", "the practice profile is unavailable; retry shortly") from None
     result = guard.check(body.reply, review=body.review, reviewer_display_name=body.reviewer_display_name)
     out = ReplyCheckResult.model_validate(
         {"safe": result.safe, "findings": [asdict(f) for f in result.findings], "suggestion": result.suggestion}

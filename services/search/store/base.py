@@ -237,6 +237,9 @@ class MentionStore(Protocol):
     def erase(self, tenant: str, mention_id: str) -> bool:
         """Remove the mention's content for good; False if there was no such mention."""
 
+    def is_erased(self, tenant: str, mention_id: str) -> bool:
+        """Whether the tenant's mention was erased (its marker exists)."""
+
     def refresh(self) -> None:
         """Make recent writes searchable now (tests and imports; the engine does it each second)."""
 

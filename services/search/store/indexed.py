@@ -239,6 +239,18 @@ class EngineMentionStore:
         self.engine.refresh(self.alias)
         return True
 
+    def is_erased(self, tenant: str, mention_id: str) -> bool:
+        query = {
+            "bool": {
+                "filter": [
+                    {"term": {"tenant": tenant}},
+                    {"term": {"id": mention_id}},
+                    {"exists": {"field": "erased_at"}},
+                ]
+            }
+        }
+        return bool(self._search_raw(query, size=1)["hits"]["hits"])
+
     def refresh(self) -> None:
         self.engine.refresh(self.alias)
 
