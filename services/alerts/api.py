@@ -17,11 +17,11 @@ from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
-from flask import Blueprint, Response, current_app, jsonify, request
-from pydantic import BaseModel, ValidationError
+from flask import Blueprint, Response, current_app, jsonify
+from pydantic import BaseModel
 
 from common.auth import Role
-from common.http import ApiError, current_principal, read_model_body, requires, validation_details
+from common.http import ApiError, current_principal, read_model_body, requires
 from common.settings import Settings
 from services.alerts.channels import TargetRefused, check_literal_target
 from services.alerts.models import (
@@ -36,6 +36,7 @@ from services.alerts.models import (
 )
 from services.alerts.rules import EmailChannel, RuleIn, SlackChannel, WebhookChannel
 from services.alerts.store import AlertStore, Conflict
+from services.search.api import parse_query
 from services.search.store.base import StoreUnavailable
 
 blueprint = Blueprint("alerts", __name__)
@@ -75,13 +76,6 @@ def _engine_errors(view: Callable[P, R]) -> Callable[P, R]:
             raise ApiError(409, "conflict", "the record changed while this request ran; retry") from None
 
     return wrapper
-
-
-def _query(model: type[M]) -> M:
-    try:
-        return model.model_validate({name: request.args.getlist(name)[-1] for name in request.args})
-    except ValidationError as exc:
-        raise ApiError(400, "invalid_query", "invalid query parameters", validation_details(exc)) from None
 
 
 def _rule_in() -> RuleIn:
@@ -194,7 +188,7 @@ def delete_rule(rule_id: str) -> Response:
 @requires(Role.viewer)
 @_engine_errors
 def list_alerts() -> Response:
-    query = _query(AlertQuery)
+    query = parse_query(AlertQuery)
     alerts = alert_store().list_alerts(current_principal().tenant, query)
     return jsonify({"items": [AlertView.of(a) for a in alerts]})
 
@@ -203,7 +197,7 @@ def list_alerts() -> Response:
 @requires(Role.viewer)
 @_engine_errors
 def summary() -> Response:
-    query = _query(SummaryQuery)
+    query = parse_query(SummaryQuery)
     tenant = current_principal().tenant
     store = alert_store()
     counts = store.open_counts(tenant)

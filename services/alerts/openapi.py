@@ -8,7 +8,15 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode
 
 from common.auth import Role
-from common.openapi import Components, json_content, json_response, operation, path_parameter, query_parameters
+from common.openapi import (
+    BODY_ERRORS,
+    Components,
+    json_content,
+    json_response,
+    operation,
+    path_parameter,
+    query_parameters,
+)
 from services.alerts.models import (
     AlertList,
     AlertQuery,
@@ -28,9 +36,7 @@ ALERT_TAGS = [
 
 _UNAVAILABLE = "The search engine is unavailable (code `search_unavailable`); retry shortly."
 _BODY_ERRORS: dict[int, str | None] = {
-    400: None,
-    413: None,
-    415: None,
+    **BODY_ERRORS,
     422: (
         "Invalid rule or body; `details` names each field (e.g. `conditions`, `quiet_hours.time_zone`, "
         "`channels[0].url` for a refused private target)."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from flask import Flask
 
@@ -44,7 +45,10 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None, sources
     # Sources: their configuration, their status (from the state topic) and the push path's client.
     app.extensions["radar.sources"] = sources if sources is not None else _sources_or_none(settings)
     app.extensions["radar.source_states"] = CachedStateReader(bus, settings.topics.source_state)
-    app.extensions["radar.source_http"] = SafeHttpClient(HttpPolicy.from_settings(settings))
+    # The push path answers Pub/Sub within its request: one attempt with a short deadline, and a
+    # 503 lets Pub/Sub redeliver (retrying here would hold a gunicorn thread for minutes).
+    push_policy = replace(HttpPolicy.from_settings(settings), retries=0, total_timeout_s=10.0, read_timeout_s=5.0)
+    app.extensions["radar.source_http"] = SafeHttpClient(push_policy)
     app.register_blueprint(blueprint)
     app.register_blueprint(sources_blueprint)
     app.register_blueprint(openapi_blueprint)

@@ -16,7 +16,7 @@ import feedparser
 
 from services.ingest.sources.base import Cursor, Page, SourceContext
 from services.ingest.sources.config import SourceConfig
-from services.ingest.sources.http import BadPayload
+from services.ingest.sources.http import BadPayload, _where
 from services.ingest.sources.text import html_to_text, iso, safe_url, short_name
 
 
@@ -66,7 +66,7 @@ class Feed:
             return
         parsed = feedparser.parse(response.body, sanitize_html=True, resolve_relative_uris=False)
         if parsed.bozo and not parsed.entries:
-            raise BadPayload(f"{url}: not a readable RSS or Atom feed")
+            raise BadPayload(f"{_where(url)}: not a readable RSS or Atom feed")
         items = [i for i in (entry_to_item(e) for e in parsed.entries) if i is not None]
         for item in items:
             item["source"] = source.source or "news"

@@ -21,7 +21,7 @@ from lxml import etree, html
 
 from services.ingest.sources.base import Cursor, Page, SourceContext
 from services.ingest.sources.config import SourceConfig
-from services.ingest.sources.http import BadPayload
+from services.ingest.sources.http import BadPayload, _where
 from services.ingest.sources.text import clean_text, html_to_text, iso, parse_time, short_name
 
 _MAX_NODES = 5_000  # a page with more structured-data nodes than this is not a review page
@@ -243,7 +243,7 @@ class SchemaOrgPages:
                 continue
             content_type = response.headers.get("Content-Type", "text/html")
             if "html" not in content_type and "xml" not in content_type:
-                raise BadPayload(f"{url}: not an HTML page ({content_type.split(';')[0]})")
+                raise BadPayload(f"{_where(url)}: not an HTML page ({content_type.split(';')[0]})")
             items, aggregate = reviews_from_page(response.body, url)
             for item in items:
                 item["source"] = source.source or source_name_for(url)
