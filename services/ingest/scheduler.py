@@ -107,6 +107,24 @@ class Scheduler:
             log.info("scheduler stopping; waiting for runs in flight")
         log.info("scheduler stopped", extra={"runs": self.runs_done})
 
+    def _record_crash(self, slot: _Slot, exc: Exception) -> None:
+        """Show a crash in ``GET /v1/sources`` like any failure, so it is seen and counted."""
+        try:
+            state = self.store.get(slot.tenant.tenant, slot.source.id, slot.source.type)
+            now = datetime.now(UTC)
+            self.store.save(
+                state.model_copy(
+                    update={
+                        "last_run_at": now,
+                        "last_error": f"crashed ({type(exc).__name__}); see the scheduler log",
+                        "last_error_at": now,
+                        "consecutive_failures": state.consecutive_failures + 1,
+                    }
+                )
+            )
+        except Exception as save_exc:  # noqa: BLE001 - the status is best effort here
+            log.warning("could not record the crash", extra={"exc_type": type(save_exc).__name__})
+
     def _run_one(self, slot: _Slot) -> None:
         ctx = SourceContext(http=self.http, settings=self.settings, hosts=self.hosts, stop=self.stop)
         delay = next_interval(slot.source, self.settings)
@@ -138,6 +156,7 @@ class Scheduler:
                     "stack": "".join(traceback.format_tb(exc.__traceback__)),
                 },
             )
+            self._record_crash(slot, exc)
         finally:
             slot.due = time.monotonic() + delay
             self.runs_done += 1

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from services.ingest.sources.base import Cursor, Page
+from services.ingest.sources.http import BadPayload
 from services.ingest.sources.text import iso, parse_time
 
 Entry = tuple[datetime | None, dict[str, Any] | None]
@@ -63,6 +64,10 @@ def newest_first(fetch: FetchPage, cursor: Cursor, *, max_pages: int | None) -> 
             },
             fetched=len(entries),
         )
+        if next_token == token:
+            # A source that hands back the page it was asked for would be read forever (a backfill
+            # has no page limit): stop, and let the run report it.
+            raise BadPayload("the source returned the same page token again; paging stopped")
         token = next_token
         if max_pages is not None and pages >= max_pages:
             return
