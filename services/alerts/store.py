@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from services.alerts.models import AlertQuery, AlertRecord, RuleRecord
 from services.search.store.engines import Refresh, SearchEngine, WriteConflict
+from services.search.store.records import ensure_record_index
 
 log = logging.getLogger(__name__)
 
@@ -171,20 +172,14 @@ class EngineAlertStore:
     # ------------------------------------------------------------------------- schema
     def ensure_schema(self) -> None:
         for alias, mappings in ((self.rules, rule_mappings()), (self.alerts, alert_mappings())):
-            if self.engine.alias_exists(alias):
-                self.engine.put_mapping(alias, mappings)
-                continue
-            index = f"{alias}-v{ALERTS_MAPPING_VERSION}"
-            if self.engine.index_exists(index):
-                self.engine.put_alias(index, alias)
-                continue
-            body = {
-                "settings": {"number_of_shards": self._shards, "number_of_replicas": self._replicas},
-                "mappings": mappings,
-                "aliases": {alias: {"is_write_index": True}},
-            }
-            if self.engine.create_index_with(index, body):
-                log.info("created index %s behind alias %s", index, alias)
+            ensure_record_index(
+                self.engine,
+                alias,
+                mappings,
+                version=ALERTS_MAPPING_VERSION,
+                shards=self._shards,
+                replicas=self._replicas,
+            )
         self._ready = True
 
     def _ensure_ready(self) -> None:
