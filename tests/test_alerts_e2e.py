@@ -122,7 +122,7 @@ def test_negative_review_reaches_the_webhook_once_and_competitors_and_praise_do_
     first = wait_for(lambda: receiver.payloads())
     (alert,) = first[0]["alerts"]
     assert alert["mention_id"] == ids[0] and alert["source"] == "google" and alert["rating"] == 1
-    assert "[phone]" in alert["excerpt"] and "867" not in alert["excerpt"]
+    assert "[PHONE]" in alert["excerpt"] and "867" not in alert["excerpt"]  # the PHI detector's redaction
     assert "Pat Doe" not in json.dumps(first) and alert["label"] == "negative"
     assert receiver.ok()[0]["headers"]["Idempotency-Key"] == alert["id"]
 
