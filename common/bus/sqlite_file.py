@@ -85,16 +85,16 @@ def open_checked(path: Path, lock_timeout_s: float, synchronous: Synchronous) ->
     except OSError as exc:
         raise BusFileError(f"cannot create the bus directory {path.parent}: {exc}") from exc
     existed = path.exists() and path.stat().st_size > 0
+    conn: sqlite3.Connection | None = None
     try:
         conn = connect(path, lock_timeout_s, synchronous)
-    except sqlite3.Error as exc:
-        raise BusFileError(f"cannot open the bus file {path}: {exc}") from exc
-    try:
         if existed:
-            result = [row[0] for row in conn.execute("PRAGMA quick_check")]
+            result = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
             if result != ["ok"]:
+                lines = "\n".join(result).splitlines()
+                summary = "; ".join(lines[:3]) + (f"; ... ({len(lines) - 3} more)" if len(lines) > 3 else "")
                 raise BusFileError(
-                    f"the bus file {path} is corrupted (PRAGMA quick_check: {'; '.join(result[:3])}); "
+                    f"the bus file {path} is corrupted (PRAGMA quick_check: {summary}); "
                     "restore it from a backup or move it aside to start with an empty bus"
                 )
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -109,16 +109,21 @@ def open_checked(path: Path, lock_timeout_s: float, synchronous: Synchronous) ->
         version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
         conn.execute("COMMIT")
     except BusFileError:
-        conn.close()
+        if conn is not None:
+            conn.close()
         raise
     except sqlite3.Error as exc:
-        conn.close()
+        if conn is not None:
+            conn.close()
         reason = str(exc)
         if "locked" in reason or "busy" in reason:
             raise BusFileError(
                 f"the bus file {path} stayed locked by another process for {lock_timeout_s:g}s ({reason})"
             ) from exc
-        raise BusFileError(f"the bus file {path} is not a usable SQLite database ({reason})") from exc
+        raise BusFileError(
+            f"the bus file {path} is not a usable SQLite database ({reason}); "
+            "restore it from a backup or move it aside to start with an empty bus"
+        ) from exc
     if int(version) != SCHEMA_VERSION:
         conn.close()
         raise BusFileError(f"the bus file {path} has schema version {version}; this release reads {SCHEMA_VERSION}")
