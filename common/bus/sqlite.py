@@ -195,15 +195,21 @@ class SqliteSubscription:
 
     # --- consuming ---------------------------------------------------------------------------
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        # While idle, re-read only when another connection committed something (PRAGMA
+        # data_version, a counter read without touching a table): new records, a member joining,
+        # a heartbeat expiring someone.  That keeps an idle worker near 0% CPU at a 10 ms latency.
         deadline = time.monotonic() + timeout_s
+        seen_version: int | None = None
         while True:
             try:
                 with self._lock:
-                    records = self._fetch(max_records)
+                    version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+                    records = self._fetch(max_records) if version != seen_version else []
             except sqlite3.Error as exc:
                 raise BusUnavailable(f"poll failed: {exc}") from exc
             if records:
                 return records
+            seen_version = version
             left = deadline - time.monotonic()
             if left <= 0:
                 return []
