@@ -153,7 +153,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_redelivers_nothing_committe
     assert {r.value for r in outputs} == {f"m{i}".encode() for i in range(count)}, "nothing acknowledged was lost"
 
 
-def test_retention_deletes_old_records_and_consumers_skip_the_gap(path: Path) -> None:
+def test_retention_deletes_old_records_and_consumers_skip_the_gap(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("common.bus.sqlite.RETENTION_CHUNK", 2)  # several short transactions
     bus = SqliteBus(path, retention_s=3600)
     bus.ensure_topics(["t"], partitions=1, replication=1)
     publisher = bus.publisher()

@@ -17,6 +17,7 @@ one machine.  Same promises as ``common/bus/kafka.py`` (see ``docs/embedded.md``
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sqlite3
@@ -34,6 +35,7 @@ from common.bus.sqlite_file import Synchronous, connect, open_checked
 log = logging.getLogger(__name__)
 
 BUS_FILE = "bus.sqlite3"
+RETENTION_CHUNK = 5_000  # records deleted per retention transaction
 
 
 def _now_ms() -> int:
@@ -443,19 +445,25 @@ class SqliteBus:
             raise BusError(f"cannot open the embedded bus {self.path}: {exc}") from exc
         deleted = 0
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                deleted += conn.execute(
-                    "DELETE FROM records WHERE timestamp_ms < ? "
-                    "AND topic IN (SELECT name FROM topics WHERE compacted = 0)",
-                    (cutoff,),
-                ).rowcount
-                for (topic,) in conn.execute("SELECT name FROM topics WHERE compacted = 1").fetchall():
-                    deleted += self._compact(conn, topic, cutoff)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            # Expired records go in chunks, one short transaction each, so a week's backlog never
+            # holds the write lock long enough to time out a publish in another process.
+            while True:
+                chunk = self._in_transaction(
+                    conn,
+                    lambda c: (
+                        c.execute(
+                            "DELETE FROM records WHERE id IN (SELECT id FROM records WHERE timestamp_ms < ? "
+                            "AND topic IN (SELECT name FROM topics WHERE compacted = 0) LIMIT ?)",
+                            (cutoff, RETENTION_CHUNK),
+                        ).rowcount
+                    ),
+                )
+                deleted += chunk
+                if chunk < RETENTION_CHUNK:
+                    break
+            compacted = [row[0] for row in conn.execute("SELECT name FROM topics WHERE compacted = 1")]
+            for topic in compacted:
+                deleted += self._in_transaction(conn, functools.partial(self._compact, topic=topic, cutoff_ms=cutoff))
         except sqlite3.Error as exc:
             raise BusError(f"retention failed: {exc}") from exc
         finally:
@@ -463,6 +471,17 @@ class SqliteBus:
         if deleted:
             log.info("embedded bus retention removed %d record(s)", deleted)
         return deleted
+
+    @staticmethod
+    def _in_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], int]) -> int:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(conn)
+            conn.execute("COMMIT")
+            return result
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     @staticmethod
     def _compact(conn: sqlite3.Connection, topic: str, cutoff_ms: int) -> int:
