@@ -231,3 +231,27 @@ def test_a_file_locked_by_another_process_is_refused_at_start_up(path: Path) -> 
         holder.kill()
         holder.wait()
     SqliteBus(path, lock_timeout_s=0.5)  # usable again once the other process let go
+
+
+def test_the_ingest_api_runs_on_the_embedded_bus(tmp_path: Path) -> None:
+    """The service wiring end to end: 202 means the mention is in the file, readiness asks the file."""
+    from services.ingest.app import create_app
+    from tests.conftest import ADMIN_KEY, TENANT, auth
+
+    settings = Settings(
+        bus="embedded",
+        data_dir=tmp_path,
+        topic_prefix="emb",
+        topic_partitions=2,
+        api_keys=f"{ADMIN_KEY}={TENANT}:admin",
+    )
+    bus = connect_bus(settings, client_id="radar-ingest")
+    client = create_app(settings, bus=bus).test_client()
+    assert client.get("/readyz").status_code == 200
+    body = {"source": "google", "external_id": "g-embedded", "text": "Kind staff, quick scan.", "rating": 5}
+    response = client.post("/v1/mentions", json=body, headers=auth())
+    assert response.status_code == 202, response.get_json()
+    subscription = bus.subscribe([settings.topics.raw], "check")
+    records = subscription.poll(10, timeout_s=2)
+    subscription.close()
+    assert len(records) == 1 and b"g-embedded" in records[0].value
