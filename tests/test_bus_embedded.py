@@ -100,9 +100,14 @@ def test_two_members_share_the_partitions_and_one_takes_over_when_the_other_stop
     # timeout the second owns every partition, and the first can no longer commit.
     first._heartbeat.stopped.set()
     first._heartbeat.join()
-    time.sleep(1.6)
-    taken_over = second.poll(100, 0.5)
+    stopped_at = time.monotonic()
+    taken_over: list[Record] = []
+    while len(second._positions) < 4 and time.monotonic() - stopped_at < 15:
+        taken_over.extend(second.poll(100, 0.2))
     assert second._positions.keys() == {("t", p) for p in range(4)}
+    # The session (1 s) counts from the last heartbeat, at most one interval (0.2 s) before the stop.
+    assert time.monotonic() - stopped_at >= 0.8, "not before the session timeout"
+    taken_over.extend(second.poll(100, 0.2))
     with pytest.raises(BusError, match="reassigned"):
         first.commit(a)
     second.commit(b)
@@ -119,7 +124,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_redelivers_nothing_committe
     bus.publisher().publish(
         "source", [Message(key=f"k{i % 7}".encode(), value=f"m{i}".encode()) for i in range(count)], 5
     )
-    worker = SPAWN.Process(target=bus_children.forward, args=(str(path), "source", "output", "fw", 1.0, 0.05))
+    worker = SPAWN.Process(target=bus_children.forward, args=(str(path), "source", "output", "fw", 1.0, 0.1))
     worker.start()
     deadline = time.monotonic() + 60
     while sum(committed(path, "fw").values()) < 60 and time.monotonic() < deadline:
