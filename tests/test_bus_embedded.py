@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from common.bus import BusError, Message, Record
+from common.bus import BusError, BusUnavailable, Message, Record
 from common.bus.assignment import deal_partitions
 from common.bus.factory import connect_bus
 from common.bus.kafka import KafkaBus
@@ -260,3 +260,15 @@ def test_the_ingest_api_runs_on_the_embedded_bus(tmp_path: Path) -> None:
     records = subscription.poll(10, timeout_s=2)
     subscription.close()
     assert len(records) == 1 and b"g-embedded" in records[0].value
+
+
+def test_a_bus_file_deleted_under_a_running_service_is_not_silently_recreated(path: Path) -> None:
+    bus = SqliteBus(path)
+    bus.ensure_topics(["t"], partitions=1, replication=1)
+    path.unlink()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    assert not bus.is_healthy()
+    with pytest.raises(BusUnavailable):
+        bus.publisher().publish("t", [Message(None, b"v")], timeout_s=1)
+    assert not path.exists()

@@ -343,7 +343,10 @@ class SqliteBus:
         open_checked(self.path, lock_timeout_s, synchronous).close()
 
     def _connect(self) -> sqlite3.Connection:
-        return connect(self.path, self.lock_timeout_s, self.synchronous)
+        try:
+            return connect(self.path, self.lock_timeout_s, self.synchronous)
+        except sqlite3.Error as exc:
+            raise BusUnavailable(f"cannot open the embedded bus file {self.path}: {exc}") from exc
 
     def _create(self, names: Sequence[str], partitions: int, compacted: bool) -> None:
         try:

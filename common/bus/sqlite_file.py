@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 from common.bus.base import BusUnavailable
 
@@ -66,13 +67,16 @@ class BusFileError(BusUnavailable):
     """The bus file cannot be used (corrupted, not a database, locked, unwritable); it names the file."""
 
 
-def connect(path: Path, lock_timeout_s: float, synchronous: Synchronous) -> sqlite3.Connection:
+def connect(path: Path, lock_timeout_s: float, synchronous: Synchronous, create: bool = False) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit ``BEGIN IMMEDIATE``).
 
+    Only the start-up check may create the file (``create``): a file deleted under running
+    services must make them fail, not let them carry on with a fresh, empty bus.
     ``check_same_thread=False`` because a publisher is shared by request threads; every user
     holds its own lock around the connection.
     """
-    conn = sqlite3.connect(path, timeout=lock_timeout_s, isolation_level=None, check_same_thread=False)
+    uri = f"file:{quote(str(path))}?mode={'rwc' if create else 'rw'}"
+    conn = sqlite3.connect(uri, uri=True, timeout=lock_timeout_s, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {int(lock_timeout_s * 1000)}")
     conn.execute(f"PRAGMA synchronous = {synchronous}")
     return conn
@@ -87,7 +91,7 @@ def open_checked(path: Path, lock_timeout_s: float, synchronous: Synchronous) ->
     existed = path.exists() and path.stat().st_size > 0
     conn: sqlite3.Connection | None = None
     try:
-        conn = connect(path, lock_timeout_s, synchronous)
+        conn = connect(path, lock_timeout_s, synchronous, create=True)
         if existed:
             result = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
             if result != ["ok"]:
