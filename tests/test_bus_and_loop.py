@@ -146,3 +146,16 @@ def test_loop_sends_unprocessable_records_to_the_dead_letter_topic(any_bus: Bus)
     assert [r.value for r in forwarded] == [b"ok-1", b"ok-2", b"ok-3"]
     assert [r.value for r in dead_letters] == [b"bad-1", b"bad-2"]
     assert loop.records_done == 5
+
+
+def test_read_table_gives_the_latest_value_per_key_and_tombstones_remove_keys(any_bus: Bus) -> None:
+    bus = any_bus
+    topic = f"test-table-{uuid.uuid4().hex[:8]}"
+    bus.ensure_compacted_topic(topic, partitions=1, replication=1)
+    bus.ensure_compacted_topic(topic, partitions=1, replication=1)  # idempotent
+    publisher = bus.publisher()
+    publisher.publish(topic, [Message(b"a", b"1"), Message(b"b", b"1"), Message(b"c", b"1")], timeout_s=10)
+    publisher.publish(topic, [Message(b"a", b"2"), Message(b"b", b"")], timeout_s=10)
+    assert bus.read_table(topic) == {b"a": b"2", b"c": b"1"}
+    assert bus.read_table(f"{topic}-missing") == {}
+    assert bus.is_healthy()
