@@ -52,6 +52,38 @@ class Settings(BaseSettings):
         description="How long ingest waits for the broker's acknowledgement before answering 503.",
     )
 
+    # --- Embedded mode -----------------------------------------------------------------------
+    bus: Literal["kafka", "embedded"] = Field(
+        "kafka",
+        description=(
+            "Which message bus the services use: kafka (RADAR_KAFKA_BOOTSTRAP) or embedded (one SQLite file, "
+            "bus.sqlite3 in RADAR_DATA_DIR, shared by the processes of one machine)."
+        ),
+    )
+    data_dir: Path = Field(
+        REPO_ROOT / "data", description="Directory of the embedded mode's files (the bus file bus.sqlite3)."
+    )
+    bus_synchronous: Literal["FULL", "NORMAL"] = Field(
+        "FULL",
+        description=(
+            "SQLite synchronous level of the embedded bus: FULL fsyncs every publish (survives a power cut), "
+            "NORMAL survives a process crash only."
+        ),
+    )
+    bus_lock_timeout_s: float = Field(
+        10.0, gt=0, description="How long the embedded bus waits for another process's write lock before failing."
+    )
+    bus_session_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="Embedded consumer-group member expiry without a heartbeat; its partitions then move on.",
+    )
+    bus_retention_hours: float = Field(
+        168.0,
+        gt=0,
+        description="Age after which the embedded bus deletes records (compacted topics keep the latest per key).",
+    )
+
     # --- Search engine -----------------------------------------------------------------------
     search_engine: Literal["elasticsearch", "opensearch"] = Field(
         "elasticsearch", description="Which engine serves search: its official client is used."

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from common.bus.base import Bus
 from common.bus.kafka import KafkaBus
+from common.bus.sqlite import SqliteBus
 from common.consumer import BatchLoop
 from common.settings import REPO_ROOT, Settings
 from services.search.indexer import build_loop as build_indexer_loop
@@ -77,6 +79,18 @@ def bus(settings: Settings) -> KafkaBus:
     bus = KafkaBus(settings.kafka_servers, client_id="radar-tests", produce_timeout_s=settings.produce_timeout_s)
     bus.ensure_topics(settings.topics.all(), settings.topic_partitions, settings.topic_replication)
     return bus
+
+
+@pytest.fixture(params=["kafka", "embedded"])
+def any_bus(request: pytest.FixtureRequest, tmp_path: Path) -> Bus:
+    """Each bus in turn, for the bus-level tests, so the two implementations cannot drift.
+
+    The embedded one is a fresh file per test with a short session timeout (3 s), so group
+    tests see a dead member's partitions move on without waiting Kafka's 10 s.
+    """
+    if request.param == "kafka":
+        return request.getfixturevalue("bus")  # type: ignore[no-any-return]
+    return SqliteBus(tmp_path / "bus.sqlite3", client_id="radar-tests", session_timeout_s=3.0)
 
 
 ENGINE_URLS = {"elasticsearch": "http://127.0.0.1:9200", "opensearch": "http://127.0.0.1:9201"}

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from common.bus import Bus, BusUnavailable, Message, Publisher, Record
-from common.bus.kafka import KafkaBus
+from common.bus.factory import connect_bus
 from common.bus.provisioning import TopicProvisioner
 from common.consumer import BatchLoop, RetryableError, backoff_delay
 from common.deadletter import dead_letter
@@ -414,9 +414,7 @@ def main() -> None:
     configure_logging("alerts-dispatcher", settings.log_level)
     store = build_alert_store(settings)
     wait_for_schema(store)
-    bus = KafkaBus(
-        settings.kafka_servers, client_id="radar-alerts-dispatcher", produce_timeout_s=settings.produce_timeout_s
-    )
+    bus = connect_bus(settings, client_id="radar-alerts-dispatcher")
     run_dispatcher(settings, bus, store, threading.Event())
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from common.bus import Bus, Message, Record
-from common.bus.kafka import KafkaBus
+from common.bus.factory import connect_bus
 from common.bus.provisioning import TopicProvisioner
 from common.consumer import BatchLoop, RetryableError
 from common.logging import configure_logging
@@ -185,9 +185,7 @@ def main() -> None:
     configure_logging("alerts-evaluator", settings.log_level)
     store = build_alert_store(settings)
     wait_for_schema(store)
-    bus = KafkaBus(
-        settings.kafka_servers, client_id="radar-alerts-evaluator", produce_timeout_s=settings.produce_timeout_s
-    )
+    bus = connect_bus(settings, client_id="radar-alerts-evaluator")
     run_until_signalled(build_loop(settings, bus, store))
 
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from flask import Flask
 
 from common.bus import Bus
-from common.bus.kafka import KafkaBus
+from common.bus.factory import connect_bus
 from common.bus.provisioning import TopicProvisioner
 from common.http import create_service_app
 from common.logging import configure_logging
@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None, sources
     settings = settings or Settings()
     if bus is None:
         configure_logging("ingest", settings.log_level)
-        bus = KafkaBus(settings.kafka_servers, client_id="radar-ingest", produce_timeout_s=settings.produce_timeout_s)
+        bus = connect_bus(settings, client_id="radar-ingest")
     app = create_service_app("ingest", settings, bus=bus)
     app.extensions["radar.bus"] = bus
     app.extensions["radar.publisher"] = bus.publisher()

@@ -119,10 +119,10 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings()
     configure_logging("backfill", "WARNING" if not args.no_progress else settings.log_level)
-    from common.bus.kafka import KafkaBus
+    from common.bus.factory import connect_bus
 
     sources = load_sources(args.sources_file or settings.sources_file)
-    bus = KafkaBus(settings.kafka_servers, client_id="radar-backfill", produce_timeout_s=settings.produce_timeout_s)
+    bus = connect_bus(settings, client_id="radar-backfill")
     stop = threading.Event()
 
     def _request_stop(signum: int, _frame: FrameType | None) -> None:

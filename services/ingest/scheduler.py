@@ -166,14 +166,14 @@ class Scheduler:
 def main() -> None:
     settings = Settings()
     configure_logging("scheduler", settings.log_level)
-    from common.bus.kafka import KafkaBus
+    from common.bus.factory import connect_bus
 
     try:
         sources = load_sources(settings.sources_file)
     except SourcesConfigError as exc:
         log.error("cannot start: %s", exc)
         raise SystemExit(2) from None
-    bus = KafkaBus(settings.kafka_servers, client_id="radar-scheduler", produce_timeout_s=settings.produce_timeout_s)
+    bus = connect_bus(settings, client_id="radar-scheduler")
     http = SafeHttpClient(HttpPolicy.from_settings(settings))
     scheduler = Scheduler(settings, sources, bus, bus.publisher(), http)
 

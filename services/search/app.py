@@ -7,7 +7,7 @@ import logging
 from flask import Flask
 
 from common.bus import Bus
-from common.bus.kafka import KafkaBus
+from common.bus.factory import connect_bus
 from common.http import create_service_app
 from common.keys import KeyIssuer
 from common.logging import configure_logging
@@ -109,10 +109,8 @@ def create_app(
         except StoreUnavailable:
             log.warning("search engine unreachable at start-up; record indices are created on first use")
 
-    # Kafka carries the managed API keys (common/keys.py): read here, written by /v1/keys.
-    bus = bus or KafkaBus(
-        settings.kafka_servers, client_id="radar-search", produce_timeout_s=settings.produce_timeout_s
-    )
+    # The bus carries the managed API keys (common/keys.py): read here, written by /v1/keys.
+    bus = bus or connect_bus(settings, client_id="radar-search")
     app = create_service_app("search", settings, bus=bus)
     app.extensions["radar.key_issuer"] = KeyIssuer(
         app.extensions["radar.api_keys"],

@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from common.bus import Bus, Message, Record
-from common.bus.kafka import KafkaBus
+from common.bus.factory import connect_bus
 from common.bus.provisioning import TopicProvisioner
 from common.consumer import BatchLoop, RetryableError
 from common.deadletter import dead_letter
@@ -81,7 +81,7 @@ def main() -> None:
         except StoreUnavailable:
             log.warning("search engine not reachable yet; retrying in 5 s")
             time.sleep(5)
-    bus = KafkaBus(settings.kafka_servers, client_id="radar-indexer", produce_timeout_s=settings.produce_timeout_s)
+    bus = connect_bus(settings, client_id="radar-indexer")
     run_until_signalled(build_loop(settings, bus, store))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Flask
 
 from common.bus import Bus
-from common.bus.kafka import KafkaBus
+from common.bus.factory import connect_bus
 from common.http import create_service_app
 from common.logging import configure_logging
 from common.settings import Settings
@@ -32,8 +32,8 @@ def create_app(
         model = SentimentModel.load(settings.model_dir, intra_op_threads=model_threads(settings))
     if tagger is None:
         tagger = TopicTagger.load(settings.topic_model_dir, intra_op_threads=model_threads(settings))
-    # Kafka carries the API keys managed through the search service (common/keys.py).
-    bus = bus or KafkaBus(settings.kafka_servers, client_id="radar-sentiment-api")
+    # The bus carries the API keys managed through the search service (common/keys.py).
+    bus = bus or connect_bus(settings, client_id="radar-sentiment-api")
     app = create_service_app("sentiment", settings, bus=bus)
     app.extensions["radar.model"] = model
     app.extensions["radar.tagger"] = tagger

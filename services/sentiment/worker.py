@@ -10,7 +10,7 @@ import logging
 import os
 
 from common.bus import Bus, Publisher
-from common.bus.kafka import KafkaBus
+from common.bus.factory import connect_bus
 from common.bus.provisioning import TopicProvisioner
 from common.consumer import BatchLoop
 from common.logging import configure_logging
@@ -52,7 +52,7 @@ def main() -> None:
     model = SentimentModel.load(settings.model_dir, intra_op_threads=threads)
     tagger = TopicTagger.load(settings.topic_model_dir, intra_op_threads=threads)
     log.info("models loaded", extra={"model": model.name, "version": model.version, "topics": tagger.version})
-    bus = KafkaBus(settings.kafka_servers, client_id="radar-sentiment", produce_timeout_s=settings.produce_timeout_s)
+    bus = connect_bus(settings, client_id="radar-sentiment")
     run_until_signalled(build_loop(settings, bus, model, tagger))
 
 
