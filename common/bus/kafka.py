@@ -138,6 +138,27 @@ class KafkaSubscription:
             # which is safe because every downstream write is idempotent.
             raise BusError(f"commit failed: {exc}") from exc
 
+    def lag(self) -> dict[tuple[str, int], int]:
+        # The high watermark arrives with every fetch response, so the usual case costs no
+        # request; only partitions not fetched yet ask the broker for their end offset.
+        try:
+            assigned = list(self._consumer.assignment())
+            unknown = [tp for tp in assigned if self._consumer.highwater(tp) is None]
+            ends = self._consumer.end_offsets(unknown, timeout_ms=2000) if unknown else {}
+            lag: dict[tuple[str, int], int] = {}
+            for tp in assigned:
+                end = self._consumer.highwater(tp)
+                if end is None:
+                    end = ends.get(tp)
+                if end is None:
+                    continue
+                position = self._consumer.position(tp, timeout_ms=2000)
+                if position is not None:
+                    lag[(tp.topic, tp.partition)] = max(0, end - position)
+            return lag
+        except KafkaError as exc:
+            raise BusUnavailable(f"cannot read the consumer's lag: {exc}") from exc
+
     def close(self) -> None:
         self._consumer.close(autocommit=False)
 

@@ -21,7 +21,7 @@ from common.bus.provisioning import TopicProvisioner
 from common.consumer import BatchLoop, RetryableError
 from common.logging import configure_logging
 from common.records import DecodeError, decode_record, describe_error
-from common.runner import run_until_signalled
+from common.runner import run_worker
 from common.schema import ScoredMention
 from common.settings import Settings, Topics
 from services.alerts.models import AlertJob, AlertMention, AlertRecord, RuleRecord
@@ -185,7 +185,7 @@ def main() -> None:
     bus = KafkaBus(
         settings.kafka_servers, client_id="radar-alerts-evaluator", produce_timeout_s=settings.produce_timeout_s
     )
-    run_until_signalled(build_loop(settings, bus, store))
+    run_worker(build_loop(settings, bus, store), settings)
 
 
 if __name__ == "__main__":
