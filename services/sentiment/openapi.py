@@ -87,9 +87,7 @@ def build_document(settings: Settings) -> dict[str, Any]:
     ready = ready_schema(
         {"model": {"type": "string"}, "model_version": {"type": "string"}, "kafka": {"enum": ["ok", "unreachable"]}}
     )
-    paths.update(
-        health_paths(components, ready, "the model is loaded and Kafka (the managed API keys) answers.", True)
-    )
+    paths.update(health_paths(components, ready, "the model is loaded and Kafka (the managed API keys) answers.", True))
     return openapi_document(
         title="Radar sentiment API",
         description="Synchronous scoring with the review sentiment model: label, calibrated probabilities, "
