@@ -5,10 +5,11 @@ Worker model: ``--workers`` processes (``WEB_CONCURRENCY``, default 2) of ``--th
 on Kafka or the search engine.  The sentiment API runs one process (each would hold its own
 copy of the models) with a couple of threads; its images set ``WEB_CONCURRENCY=1``.
 
-Metrics with several processes: prometheus_client's multiprocess mode.  ``PROMETHEUS_MULTIPROC_DIR``
-must be set in the environment (bin/run and the images do); this file empties it when the master
-starts and marks a worker's files dead when it exits, and ``/metrics`` on any worker aggregates
-them all.  Without the variable, ``/metrics`` shows only the answering worker: run one worker then.
+Metrics with several processes: prometheus_client's multiprocess mode.  This file sets
+``PROMETHEUS_MULTIPROC_DIR`` (unless the environment names one) to a fresh private directory
+before the app is imported, so only gunicorn processes use it, never the worker processes started
+from the same image; it empties the directory when the master starts and marks a worker's files
+dead when it exits, and ``/metrics`` on any gunicorn worker adds them all up.
 
 ``graceful_timeout`` is ``RADAR_SHUTDOWN_GRACE_S``: after SIGTERM, requests in flight finish
 within it, then gunicorn stops its workers.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +27,14 @@ from common.settings import Settings
 
 _settings = Settings()
 
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="radar-metrics-")
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread"
-graceful_timeout = _settings.shutdown_grace_s
+graceful_timeout = int(_settings.shutdown_grace_s)
 timeout = 60
 keepalive = 5
 accesslog = None  # request logs come from the app, as JSON with request ids

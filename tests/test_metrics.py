@@ -132,3 +132,53 @@ def test_dead_letters_are_counted_by_stage_not_reason() -> None:
     text = exposition()[0].decode()
     assert sample(text, "radar_dead_letters_total", stage="tests.stage") == before + 1
     assert "free text" not in text
+
+
+def test_gunicorn_with_two_processes_adds_up_both_in_metrics(settings) -> None:  # type: ignore[no-untyped-def]
+    """Multiprocess mode through common.gunicorn_conf: /metrics counts what every process answered."""
+    import os
+    import subprocess
+    import sys
+
+    from common.settings import REPO_ROOT
+    from tests.worker_support import free_port
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "RADAR_TOPIC_PREFIX": settings.topic_prefix,
+        "RADAR_API_KEYS": settings.api_keys,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "2",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:common.gunicorn_conf", "services.ingest.app:create_app()"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=2)
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "gunicorn did not start"
+                time.sleep(0.3)
+        for _ in range(40):  # new connections: both processes get some of them
+            urllib.request.urlopen(base + "/healthz", timeout=5).read()
+        text = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+        labels = {"service": "ingest", "method": "GET", "route": "/healthz", "status": "200"}
+        assert sample(text, "radar_http_requests_total", **labels) >= 41
+        started = time.monotonic()
+        server.terminate()
+        server.wait(timeout=30)
+        assert time.monotonic() - started < settings.shutdown_grace_s
+    finally:
+        if server.poll() is None:
+            server.kill()

@@ -165,6 +165,15 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, _request_stop)
     signal.signal(signal.SIGINT, _request_stop)
+    metrics = None
+    if settings.metrics_port:
+        from common.metrics.server import MetricsServer
+
+        def _ready() -> tuple[bool, dict[str, object]]:
+            healthy = bus.is_healthy()
+            return healthy, {"kafka": "ok" if healthy else "unreachable"}
+
+        metrics = MetricsServer(settings.metrics_host, settings.metrics_port, ready=_ready).start()
     while not scheduler.stop.is_set():
         try:
             scheduler.run()
@@ -172,6 +181,8 @@ def main() -> None:
             log.warning("Kafka not reachable yet (%s); retrying in 5 s", type(exc).__name__)
             scheduler.stop.wait(5)
     http.close()
+    if metrics is not None:
+        metrics.close()
 
 
 if __name__ == "__main__":
