@@ -139,21 +139,19 @@ class KafkaSubscription:
             raise BusError(f"commit failed: {exc}") from exc
 
     def lag(self) -> dict[tuple[str, int], int]:
-        # The high watermark arrives with every fetch response, so the usual case costs no
-        # request; only partitions not fetched yet ask the broker for their end offset.
+        # One ListOffsets request for the log ends.  The cached high watermark of the fetch
+        # responses is not enough: the client stops fetching a partition while it holds buffered
+        # records, so under load the watermark goes stale and the lag would read low.
         try:
             assigned = list(self._consumer.assignment())
-            unknown = [tp for tp in assigned if self._consumer.highwater(tp) is None]
-            ends = self._consumer.end_offsets(unknown, timeout_ms=2000) if unknown else {}
+            if not assigned:
+                return {}
+            ends = self._consumer.end_offsets(assigned, timeout_ms=2000)
             lag: dict[tuple[str, int], int] = {}
             for tp in assigned:
-                end = self._consumer.highwater(tp)
-                if end is None:
-                    end = ends.get(tp)
-                if end is None:
-                    continue
+                end = ends.get(tp)
                 position = self._consumer.position(tp, timeout_ms=2000)
-                if position is not None:
+                if end is not None and position is not None:
                     lag[(tp.topic, tp.partition)] = max(0, end - position)
             return lag
         except KafkaError as exc:
