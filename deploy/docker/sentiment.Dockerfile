@@ -23,7 +23,8 @@ COPY --chown=root:root services ./services
 # process would hold its own copy of both models.
 COPY models/review-sentiment ./models/review-sentiment
 COPY models/topic-embedder ./models/topic-embedder
-ENV RADAR_MODEL_DIR=/app/models/review-sentiment RADAR_TOPIC_MODEL_DIR=/app/models/topic-embedder
+ENV RADAR_MODEL_DIR=/app/models/review-sentiment RADAR_TOPIC_MODEL_DIR=/app/models/topic-embedder \
+    HF_HOME=/tmp/huggingface HF_HUB_OFFLINE=1
 # Gunicorn (common/gunicorn_conf.py): gthread workers; WEB_CONCURRENCY processes x GUNICORN_THREADS
 # threads; it gives the gunicorn processes a private PROMETHEUS_MULTIPROC_DIR under /tmp, so
 # /metrics adds up every gunicorn process (workers started from this image do not use it).
