@@ -30,6 +30,13 @@ def _exit_after(grace_s: float, name: str) -> None:
     os._exit(EXIT_GRACE_EXCEEDED)
 
 
+def exit_deadline(grace_s: float, name: str) -> threading.Timer:
+    """A daemon timer (not started) that ends the process with status 1 after ``grace_s``."""
+    timer = threading.Timer(grace_s, _exit_after, args=(grace_s, name))
+    timer.daemon = True
+    return timer
+
+
 def run_until_signalled(
     loop: BatchLoop,
     stop: threading.Event | None = None,
@@ -45,8 +52,7 @@ def run_until_signalled(
     and ``/readyz`` (``ready``, by default the loop's own readiness) on that port meanwhile.
     """
     stop = stop or threading.Event()
-    watchdog = threading.Timer(grace_s, _exit_after, args=(grace_s, loop.name))
-    watchdog.daemon = True
+    watchdog = exit_deadline(grace_s, loop.name)
 
     def _request_stop(signum: int, _frame: FrameType | None) -> None:
         if stop.is_set():

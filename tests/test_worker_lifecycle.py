@@ -231,3 +231,44 @@ def indexed_ids(store: EngineMentionStore) -> list[str]:
                 break
             page = store.search(tenant, SearchRequest(size=100, cursor=page.next_cursor))
     return ids
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["services.search.indexer", "services.alerts.evaluator", "services.alerts.dispatcher", "services.ingest.scheduler"],
+)
+def test_every_other_worker_is_ready_then_stops_cleanly_on_sigterm(own, module: str) -> None:  # type: ignore[no-untyped-def]
+    """Each worker process serves its probes and metrics, and exits 0 within the grace period."""
+    import os
+
+    from tests.conftest import _drop_all
+
+    settings, _bus = own
+    port, grace_s = free_port(), 15.0
+    env = {
+        **os.environ,
+        "RADAR_TOPIC_PREFIX": settings.topic_prefix,
+        "RADAR_INDEX_ALIAS": settings.index_alias,
+        "RADAR_TOPIC_PARTITIONS": str(settings.topic_partitions),
+        "RADAR_METRICS_PORT": str(port),
+        "RADAR_METRICS_HOST": "127.0.0.1",
+        "RADAR_SHUTDOWN_GRACE_S": str(grace_s),
+        "RADAR_LOG_LEVEL": "WARNING",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.pop("RADAR_SOURCES_FILE", None)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", module], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_ready(worker, port)
+        status, text = get(port, "/metrics")
+        assert status == 200 and "process_cpu_seconds_total" in text
+        assert get(port, "/healthz")[0] == 200
+        started = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=grace_s + 10) == 0
+        assert time.monotonic() - started < grace_s
+    finally:
+        stop_all([worker])
+        _drop_all(EngineMentionStore(connect("elasticsearch", [ENGINE_URLS["elasticsearch"]]), settings.index_alias))

@@ -25,6 +25,7 @@ from types import FrameType
 
 from common.bus import Bus, BusUnavailable, Publisher
 from common.logging import configure_logging
+from common.runner import exit_deadline
 from common.settings import Settings
 from services.ingest.sources.base import SourceContext
 from services.ingest.sources.config import SourceConfig, SourcesConfigError, SourcesFile, TenantSources, load_sources
@@ -158,10 +159,17 @@ def main() -> None:
     http = SafeHttpClient(HttpPolicy.from_settings(settings))
     scheduler = Scheduler(settings, sources, bus, bus.publisher(), http)
 
+    deadline = exit_deadline(settings.shutdown_grace_s, "scheduler")
+
     def _request_stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("scheduler received signal %d; stopping", signum)
+        if scheduler.stop.is_set():
+            return
+        # Source runs in flight finish (their pages up to now are acknowledged); one that is
+        # still waiting on a slow source when the grace period ends is repeated next time.
+        log.info("scheduler received signal %d; stopping (at most %.0fs)", signum, settings.shutdown_grace_s)
         scheduler.stop.set()
         scheduler.wake_event.set()
+        deadline.start()
 
     signal.signal(signal.SIGTERM, _request_stop)
     signal.signal(signal.SIGINT, _request_stop)
