@@ -6,7 +6,7 @@ Starts what ``bin/run`` starts (the three gunicorn apps through ``common.gunicor
 sentiment worker, indexer, alert evaluator, alert dispatcher and scheduler as processes) on the
 real local Kafka and Elasticsearch, with a topic prefix and an index alias of its own.  Then posts
 ``--rate`` mentions per second (batches of ``--batch`` every ``batch/rate`` seconds, spread over
-six tenants so every partition gets work) for ``--duration`` seconds and measures:
+one tenant per partition, so every partition gets work) for ``--duration`` seconds and measures:
 
 * POST to searchable: from just before the POST to the first engine query that finds the id
   (the search API reads the same alias, so this is when a search would show it; the engine's
@@ -47,7 +47,21 @@ from common.settings import Settings  # noqa: E402
 from services.search.app import build_store  # noqa: E402
 from tests.metrics_support import sample  # noqa: E402
 
-TENANTS = [f"load-practice-{i}" for i in range(6)]
+
+def tenants_covering(partitions: int) -> list[str]:
+    """One tenant per partition: mentions are keyed by tenant (kafka-python's murmur2 partitioner)."""
+    from kafka.partitioner.default import murmur2
+
+    chosen: dict[int, str] = {}
+    i = 0
+    while len(chosen) < partitions:
+        name = f"load-practice-{i}"
+        chosen.setdefault((murmur2(name.encode()) & 0x7FFFFFFF) % partitions, name)
+        i += 1
+    return [chosen[p] for p in range(partitions)]
+
+
+TENANTS = tenants_covering(6)
 FALLBACK_TEXTS = [
     "The technologist was kind and the MRI started on time. Results came back the next day.",
     "Waited ninety minutes for a CT scan and nobody told us why. The front desk was dismissive.",

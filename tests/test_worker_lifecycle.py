@@ -35,14 +35,15 @@ from tests.worker_support import (
     free_port,
     get,
     ids_of,
+    keys_covering,
     read_topic,
     start_sentiment_worker,
     wait_ready,
 )
 
 # Mentions are keyed by tenant (a tenant's mentions stay in order), so the load spreads over
-# several tenants to reach every partition.
-TENANTS = [f"lifecycle-{i}" for i in range(12)]
+# tenants chosen to reach every one of the six partitions, or a member could own only idle ones.
+TENANTS = keys_covering("lifecycle", 6)
 
 
 @pytest.fixture

@@ -105,3 +105,24 @@ def committed_offsets(settings: Settings, group: str, topic: str) -> dict[int, i
 
 def ids_of(values: Sequence[bytes]) -> list[str]:
     return [json.loads(v)["id"] for v in values]
+
+
+def keys_covering(prefix: str, partitions: int, per_partition: int = 2) -> list[str]:
+    """Tenant names whose keys land on every partition ``per_partition`` times (kafka-python's murmur2).
+
+    Mentions are keyed by tenant, so a test that needs every group member to get work must make
+    sure no partition is left without a tenant.
+    """
+    from kafka.partitioner.default import murmur2
+
+    counts = dict.fromkeys(range(partitions), 0)
+    names: list[str] = []
+    i = 0
+    while min(counts.values()) < per_partition:
+        name = f"{prefix}-{i}"
+        partition = (murmur2(name.encode()) & 0x7FFFFFFF) % partitions
+        if counts[partition] < per_partition:
+            counts[partition] += 1
+            names.append(name)
+        i += 1
+    return names
