@@ -5,6 +5,10 @@ messages (and side effects such as index writes); the loop owns the commit disci
 are committed only after every output of the batch was acknowledged, so a crash at any point
 means the batch is processed again, never skipped.  Transient failures (broker or engine down)
 are retried with capped exponential backoff on the same batch, so the consumer keeps its place.
+
+The loop also reports what operators watch (``common.metrics.catalog``): records consumed and
+produced, batch size and duration, commits, retries and the lag of every assigned partition, and
+answers the worker's liveness and readiness probes from its own progress.
 """
 
 from __future__ import annotations
@@ -17,6 +21,15 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from common.bus import BusError, BusUnavailable, Message, Publisher, Record, Subscription
+from common.metrics.catalog import (
+    BATCH_LATENCY,
+    BATCH_RETRIES,
+    BATCH_SIZE,
+    COMMITS,
+    CONSUMER_LAG,
+    RECORDS_CONSUMED,
+    RECORDS_PRODUCED,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +79,9 @@ class BatchLoop:
         batch_size: int,
         batch_wait_s: float,
         produce_timeout_s: float,
+        lag_interval_s: float = 5.0,
+        ready_after_poll_s: float = 30.0,
+        stall_s: float = 300.0,
     ) -> None:
         self.name = name
         self._subscription = subscription
@@ -76,16 +92,45 @@ class BatchLoop:
         self._produce_timeout_s = produce_timeout_s
         self.batches_done = 0
         self.records_done = 0
+        self._lag_interval_s = lag_interval_s
+        self._ready_after_poll_s = ready_after_poll_s
+        self._stall_s = stall_s
+        self._lag_due = 0.0
+        self._lag_labels: set[tuple[str, int]] = set()
+        self._running = False
+        self._retrying = False
+        self._last_poll_ok: float | None = None
+        self._step_started = time.monotonic()
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set; then leave the group so partitions move on at once."""
         log.info("%s loop started", self.name)
+        self._running = True
         try:
             while not stop.is_set():
+                self._step_started = time.monotonic()
                 self._step(stop)
+                self._report_lag()
         finally:
+            self._running = False
+            self._clear_lag()
             self._subscription.close()
             log.info("%s loop stopped", self.name)
+
+    # --- probes (called from the metrics server's thread) ---------------------------------------
+
+    def liveness(self) -> tuple[bool, dict[str, object]]:
+        """Alive while the loop runs and no single step (poll, batch, retries) takes ``stall_s``."""
+        stalled_s = time.monotonic() - self._step_started
+        return self._running and stalled_s < self._stall_s, {"worker": self.name, "step_s": round(stalled_s, 1)}
+
+    def readiness(self) -> tuple[bool, dict[str, object]]:
+        """Ready when the broker answered a poll lately and no dependency failure is being retried."""
+        polled = self._last_poll_ok is not None and time.monotonic() - self._last_poll_ok < self._ready_after_poll_s
+        ok = self._running and polled and not self._retrying
+        return ok, {"worker": self.name, "kafka": "ok" if polled else "unreachable", "retrying": self._retrying}
+
+    # --- the loop ---------------------------------------------------------------------------------
 
     def _step(self, stop: threading.Event) -> None:
         try:
@@ -94,16 +139,49 @@ class BatchLoop:
             log.warning("%s: poll failed (%s); retrying", self.name, exc)
             stop.wait(1.0)
             return
+        self._last_poll_ok = time.monotonic()
         if not records:
             return
+        started = time.perf_counter()
         if not self._process_until_done(records, stop):
             return  # stopping mid-retry: leave the batch uncommitted so it is redelivered
         try:
             self._subscription.commit(records)
+            COMMITS.labels(self.name, "ok").inc()
         except BusError as exc:
+            COMMITS.labels(self.name, "failed").inc()
             log.warning("%s: commit failed (%s); the batch may be redelivered", self.name, exc)
         self.batches_done += 1
         self.records_done += len(records)
+        BATCH_SIZE.labels(self.name).observe(len(records))
+        BATCH_LATENCY.labels(self.name).observe(time.perf_counter() - started)
+        per_topic: dict[str, int] = {}
+        for record in records:
+            per_topic[record.topic] = per_topic.get(record.topic, 0) + 1
+        for topic, count in per_topic.items():
+            RECORDS_CONSUMED.labels(self.name, topic).inc(count)
+
+    def _report_lag(self) -> None:
+        """Refresh the lag gauges at most every ``lag_interval_s``; drop partitions no longer owned."""
+        now = time.monotonic()
+        if now < self._lag_due:
+            return
+        self._lag_due = now + self._lag_interval_s
+        try:
+            lag = self._subscription.lag()
+        except BusError as exc:
+            log.debug("%s: lag not available (%s)", self.name, exc)
+            return
+        for topic, partition in self._lag_labels - set(lag):
+            CONSUMER_LAG.remove(self.name, topic, str(partition))
+        for (topic, partition), behind in lag.items():
+            CONSUMER_LAG.labels(self.name, topic, str(partition)).set(behind)
+        self._lag_labels = set(lag)
+
+    def _clear_lag(self) -> None:
+        for topic, partition in self._lag_labels:
+            CONSUMER_LAG.remove(self.name, topic, str(partition))
+        self._lag_labels = set()
 
     def _process_until_done(self, records: Sequence[Record], stop: threading.Event) -> bool:
         attempt = 0
@@ -112,8 +190,13 @@ class BatchLoop:
                 outputs = self._processor.process(records)
                 for topic, messages in outputs.items():
                     self._publisher.publish(topic, messages, timeout_s=self._produce_timeout_s)
+                    if messages:
+                        RECORDS_PRODUCED.labels(self.name, topic).inc(len(messages))
+                self._retrying = False
                 return True
             except (RetryableError, BusUnavailable) as exc:
+                self._retrying = True
+                BATCH_RETRIES.labels(self.name).inc()
                 delay = backoff_delay(attempt)
                 attempt += 1
                 log.warning(

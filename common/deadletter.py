@@ -6,10 +6,13 @@ import base64
 from datetime import UTC, datetime
 
 from common.bus import Message, Record
+from common.metrics.catalog import DEAD_LETTERS
 from common.schema import DeadLetter
 
 
 def dead_letter(record: Record, *, reason: str, stage: str) -> Message:
+    """The dead-letter message for ``record``; counted by ``stage`` (the free-text reason is not a label)."""
+    DEAD_LETTERS.labels(stage).inc()
     try:
         value, encoding = record.value.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:

@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from common.auth import ApiKeyRegistry, Principal, Role
 from common.bus import Bus
 from common.keys import KeyDirectory
+from common.metrics.http import install_metrics
 from common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,7 @@ def create_service_app(service: str, settings: Settings, bus: Bus | None = None)
         registry, bus, settings.topics.api_keys, refresh_s=settings.api_keys_refresh_s
     )
     install_common_handlers(app, service)
+    install_metrics(app, service)
     return app
 
 

@@ -270,6 +270,27 @@ class Settings(BaseSettings):
         0.5, ge=0, le=1, description="Weakest PHI detection reported (0.55 is a lone first name opening a sentence)."
     )
 
+    # --- Operations ----------------------------------------------------------------------------
+    metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description=(
+            "Port of a worker process's /metrics, /healthz and /readyz endpoint (set per process); 0 turns it off. "
+            "The HTTP services serve /metrics on their own port."
+        ),
+    )
+    metrics_host: str = Field("0.0.0.0", description="Interface the workers' metrics endpoint binds to.")
+    shutdown_grace_s: float = Field(
+        25.0,
+        gt=0,
+        description=(
+            "After SIGTERM a worker finishes and commits its batch, a gunicorn worker its requests, within this "
+            "many seconds; then it exits anyway (uncommitted work is redelivered). Keep it below the "
+            "orchestrator's kill timeout (Kubernetes: terminationGracePeriodSeconds)."
+        ),
+    )
+
     log_level: str = Field("INFO", description="Log level of every service.")
 
     @field_validator("log_level")

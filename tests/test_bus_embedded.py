@@ -272,3 +272,19 @@ def test_a_bus_file_deleted_under_a_running_service_is_not_silently_recreated(pa
     with pytest.raises(BusUnavailable):
         bus.publisher().publish("t", [Message(None, b"v")], timeout_s=1)
     assert not path.exists()
+
+
+def test_lag_counts_what_the_member_has_not_read(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from common.bus import Message
+    from common.bus.sqlite import SqliteBus
+
+    bus = SqliteBus(tmp_path / "bus.sqlite3")
+    bus.ensure_topics(["lagging"], partitions=1, replication=1)
+    bus.publisher().publish("lagging", [Message(key=b"k", value=b"%d" % i) for i in range(10)], timeout_s=5)
+    subscription = bus.subscribe(["lagging"], "lag-group")
+    try:
+        records = subscription.poll(4, timeout_s=5)
+        assert len(records) == 4
+        assert subscription.lag() == {("lagging", 0): 6}
+    finally:
+        subscription.close()

@@ -96,8 +96,8 @@ def test_every_route_is_documented_and_every_documented_path_exists(client, serv
     doc = document(client)
     routes: dict[str, set[str]] = {}
     for rule in client.application.url_map.iter_rules():
-        if rule.endpoint == "static" or rule.endpoint.startswith("dashboard."):
-            continue  # the dashboard's HTML pages are not API
+        if rule.endpoint == "static" or rule.endpoint.startswith(("dashboard.", "metrics.")):
+            continue  # the dashboard's HTML pages and Prometheus' /metrics are not API
         methods = {m.lower() for m in (rule.methods or set())} - {"head", "options"}
         routes.setdefault(flask_path(rule.rule), set()).update(methods)
     documented = {path: {m for m in item if m in HTTP_METHODS} for path, item in doc["paths"].items()}

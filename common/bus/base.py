@@ -56,6 +56,14 @@ class Subscription(Protocol):
     def commit(self, records: Sequence[Record]) -> None:
         """Mark these records (and everything before them per partition) as processed."""
 
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Records not yet consumed per assigned (topic, partition): the end offset minus the position.
+
+        Called from the consuming thread only (a Kafka consumer is not thread-safe), for the
+        ``radar_consumer_lag`` gauge; a partition whose end is unknown right now may be left out.
+        Raises BusUnavailable when the broker cannot say.
+        """
+
     def close(self) -> None: ...
 
 

@@ -138,6 +138,25 @@ class KafkaSubscription:
             # which is safe because every downstream write is idempotent.
             raise BusError(f"commit failed: {exc}") from exc
 
+    def lag(self) -> dict[tuple[str, int], int]:
+        # One ListOffsets request for the log ends.  The cached high watermark of the fetch
+        # responses is not enough: the client stops fetching a partition while it holds buffered
+        # records, so under load the watermark goes stale and the lag would read low.
+        try:
+            assigned = list(self._consumer.assignment())
+            if not assigned:
+                return {}
+            ends = self._consumer.end_offsets(assigned, timeout_ms=2000)
+            lag: dict[tuple[str, int], int] = {}
+            for tp in assigned:
+                end = ends.get(tp)
+                position = self._consumer.position(tp, timeout_ms=2000)
+                if end is not None and position is not None:
+                    lag[(tp.topic, tp.partition)] = max(0, end - position)
+            return lag
+        except KafkaError as exc:
+            raise BusUnavailable(f"cannot read the consumer's lag: {exc}") from exc
+
     def close(self) -> None:
         self._consumer.close(autocommit=False)
 

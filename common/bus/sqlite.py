@@ -268,6 +268,24 @@ class SqliteSubscription:
         records.sort(key=lambda r: (r.topic, r.partition, r.offset))
         return records
 
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Records not yet consumed on the partitions this member holds (log end minus position)."""
+        try:
+            with self._lock:
+                owned = set(self._positions)
+                if not owned:
+                    return {}
+                marks = ",".join("?" * len(self._topics))
+                ends = {
+                    (topic, partition): end
+                    for topic, partition, end in self._conn.execute(
+                        f"SELECT topic, partition, next_offset FROM partitions WHERE topic IN ({marks})", self._topics
+                    )
+                }
+                return {tp: max(0, ends.get(tp, 0) - self._positions[tp]) for tp in owned}
+        except sqlite3.Error as exc:
+            raise BusUnavailable(f"cannot read the consumer's lag: {exc}") from exc
+
     def commit(self, records: Sequence[Record]) -> None:
         highest: dict[TopicPartition, int] = {}
         for record in records:

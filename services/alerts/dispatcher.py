@@ -32,8 +32,9 @@ from common.bus.provisioning import TopicProvisioner
 from common.consumer import BatchLoop, RetryableError, backoff_delay
 from common.deadletter import dead_letter
 from common.logging import configure_logging
+from common.metrics.catalog import ALERT_DELIVERIES
 from common.records import DecodeError, describe_error
-from common.runner import run_until_signalled
+from common.runner import run_worker
 from common.settings import Settings
 from services.alerts.channels import Channels, DeliveryError, HttpSender, SmtpSender
 from services.alerts.messages import AlertMessage
@@ -108,6 +109,7 @@ class Deliverer:
             while True:
                 try:
                     self._channels.send(channel, message)
+                    ALERT_DELIVERIES.labels(channel.type, "ok").inc()
                     break
                 except Stopping:
                     raise
@@ -117,7 +119,9 @@ class Deliverer:
                         return f"{channel.type} channel: could not be sent ({type(exc).__name__})"
                     attempt += 1
                     if not exc.retryable or attempt >= self._max_attempts:
+                        ALERT_DELIVERIES.labels(channel.type, "failed").inc()
                         return f"{channel.type} channel: {exc} (after {attempt} attempt(s))"
+                    ALERT_DELIVERIES.labels(channel.type, "retry").inc()
                     delay = backoff_delay(attempt - 1, self._base_s, self._cap_s)
                     log.warning("delivery to %s failed (%s); retry %d in %.2fs", channel.type, exc, attempt, delay)
                     if self._stop.wait(delay):
@@ -403,7 +407,7 @@ def run_dispatcher(settings: Settings, bus: Bus, store: AlertStore, stop: thread
     sweeper = Sweeper(build_dispatcher(settings, store, stop), bus.publisher(), settings)
     thread = threading.Thread(target=sweeper.run, args=(stop,), name="alerts-sweeper", daemon=True)
     thread.start()
-    run_until_signalled(build_loop(settings, bus, dispatcher), stop)
+    run_worker(build_loop(settings, bus, dispatcher), settings, stop)
     thread.join(timeout=30)
 
 

@@ -22,7 +22,7 @@ from common.consumer import BatchLoop, RetryableError
 from common.logging import configure_logging
 from common.phi import PhiDetector
 from common.records import DecodeError, decode_record, describe_error
-from common.runner import run_until_signalled
+from common.runner import run_worker
 from common.schema import ScoredMention
 from common.settings import Settings, Topics
 from services.alerts.models import AlertJob, AlertMention, AlertRecord, RuleRecord
@@ -186,7 +186,7 @@ def main() -> None:
     store = build_alert_store(settings)
     wait_for_schema(store)
     bus = connect_bus(settings, client_id="radar-alerts-evaluator")
-    run_until_signalled(build_loop(settings, bus, store))
+    run_worker(build_loop(settings, bus, store), settings)
 
 
 if __name__ == "__main__":

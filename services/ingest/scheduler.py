@@ -25,6 +25,7 @@ from types import FrameType
 
 from common.bus import Bus, BusUnavailable, Publisher
 from common.logging import configure_logging
+from common.runner import exit_deadline
 from common.settings import Settings
 from services.ingest.sources.base import SourceContext
 from services.ingest.sources.config import SourceConfig, SourcesConfigError, SourcesFile, TenantSources, load_sources
@@ -177,13 +178,29 @@ def main() -> None:
     http = SafeHttpClient(HttpPolicy.from_settings(settings))
     scheduler = Scheduler(settings, sources, bus, bus.publisher(), http)
 
+    deadline = exit_deadline(settings.shutdown_grace_s, "scheduler")
+
     def _request_stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("scheduler received signal %d; stopping", signum)
+        if scheduler.stop.is_set():
+            return
+        # Source runs in flight finish (their pages up to now are acknowledged); one that is
+        # still waiting on a slow source when the grace period ends is repeated next time.
+        log.info("scheduler received signal %d; stopping (at most %.0fs)", signum, settings.shutdown_grace_s)
         scheduler.stop.set()
         scheduler.wake_event.set()
+        deadline.start()
 
     signal.signal(signal.SIGTERM, _request_stop)
     signal.signal(signal.SIGINT, _request_stop)
+    metrics = None
+    if settings.metrics_port:
+        from common.metrics.server import MetricsServer
+
+        def _ready() -> tuple[bool, dict[str, object]]:
+            healthy = bus.is_healthy()
+            return healthy, {"kafka": "ok" if healthy else "unreachable"}
+
+        metrics = MetricsServer(settings.metrics_host, settings.metrics_port, ready=_ready).start()
     while not scheduler.stop.is_set():
         try:
             scheduler.run()
@@ -191,6 +208,8 @@ def main() -> None:
             log.warning("Kafka not reachable yet (%s); retrying in 5 s", type(exc).__name__)
             scheduler.stop.wait(5)
     http.close()
+    if metrics is not None:
+        metrics.close()
 
 
 if __name__ == "__main__":

@@ -175,6 +175,12 @@ def healthz() -> Response:
 
 @blueprint.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    if _store().is_healthy():
-        return jsonify({"status": "ready", "search_engine": "ok"}), 200
-    return jsonify({"status": "not_ready", "search_engine": "unreachable"}), 503
+    """The search engine answers, and so does Kafka (managed API keys are read from it and written to it)."""
+    engine_ok = _store().is_healthy()
+    kafka_ok = current_app.extensions["radar.bus"].is_healthy()
+    body = {
+        "status": "ready" if engine_ok and kafka_ok else "not_ready",
+        "search_engine": "ok" if engine_ok else "unreachable",
+        "kafka": "ok" if kafka_ok else "unreachable",
+    }
+    return jsonify(body), 200 if engine_ok and kafka_ok else 503

@@ -120,6 +120,7 @@ def create_app(
         replication=settings.topic_replication,
         timeout_s=settings.produce_timeout_s,
     )
+    app.extensions["radar.bus"] = bus
     app.extensions["radar.store"] = store
     app.extensions["radar.curation"] = curation
     app.extensions["radar.practice"] = practice

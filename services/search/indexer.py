@@ -17,8 +17,9 @@ from common.bus.provisioning import TopicProvisioner
 from common.consumer import BatchLoop, RetryableError
 from common.deadletter import dead_letter
 from common.logging import configure_logging
+from common.metrics.catalog import INDEX_BULK_LATENCY, INDEX_ERRORS
 from common.records import DecodeError, decode_record, describe_error
-from common.runner import run_until_signalled
+from common.runner import run_worker, with_dependency
 from common.schema import ScoredMention
 from common.settings import Settings, Topics
 from services.search.store.base import MentionStore, StoreUnavailable
@@ -42,9 +43,13 @@ class IndexingProcessor:
                 continue
             latest[mention.id] = (record, mention)  # a batch may carry several edits of one id
         try:
-            report = self._store.upsert([m for _, m in latest.values()])
+            with INDEX_BULK_LATENCY.time():
+                report = self._store.upsert([m for _, m in latest.values()])
         except StoreUnavailable as exc:
+            INDEX_ERRORS.labels("unavailable").inc()
             raise RetryableError(str(exc)) from exc
+        if report.failed:
+            INDEX_ERRORS.labels("rejected").inc(len(report.failed))
         for mention_id, reason in report.failed.items():
             record = latest[mention_id][0]
             dead.append(dead_letter(record, reason=f"rejected by the store: {reason}", stage="indexer.write"))
@@ -82,7 +87,8 @@ def main() -> None:
             log.warning("search engine not reachable yet; retrying in 5 s")
             time.sleep(5)
     bus = connect_bus(settings, client_id="radar-indexer")
-    run_until_signalled(build_loop(settings, bus, store))
+    loop = build_loop(settings, bus, store)
+    run_worker(loop, settings, ready=with_dependency(loop.readiness, "search_engine", store.is_healthy))
 
 
 if __name__ == "__main__":

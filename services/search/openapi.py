@@ -294,8 +294,8 @@ def build_document(settings: Settings) -> dict[str, Any]:
     paths.update(testimonial_paths(components))
     paths.update(alert_paths(components))
     paths.update(reply_paths(components))
-    ready = ready_schema({"search_engine": {"enum": ["ok", "unreachable"]}})
-    paths.update(health_paths(components, ready, "the search engine answers.", True))
+    ready = ready_schema({"search_engine": {"enum": ["ok", "unreachable"]}, "kafka": {"enum": ["ok", "unreachable"]}})
+    paths.update(health_paths(components, ready, "the search engine and Kafka answer.", True))
     return openapi_document(
         title="Radar search API",
         description="Search, statistics and export over the practice's scored mentions.",

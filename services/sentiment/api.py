@@ -9,7 +9,9 @@ from flask import Blueprint, Response, current_app, jsonify
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from common.auth import Role
+from common.bus import Bus
 from common.http import ApiError, read_json_body, requires, validation_details
+from common.metrics.catalog import MODEL_LATENCY
 from common.settings import Settings
 from services.sentiment.language import identify
 from services.sentiment.model import SentimentModel
@@ -74,7 +76,11 @@ def analyze() -> Response:
             readable.append(i)
     readable_texts = [request.texts[i] for i in readable]
     tagger: TopicTagger = current_app.extensions["radar.tagger"]
-    for i, prediction, topics in zip(readable, model.predict(readable_texts), tagger.tag(readable_texts), strict=True):
+    with MODEL_LATENCY.labels("sentiment", "api").time():
+        predictions = model.predict(readable_texts)
+    with MODEL_LATENCY.labels("topics", "api").time():
+        tags = tagger.tag(readable_texts)
+    for i, prediction, topics in zip(readable, predictions, tags, strict=True):
         results[i] = {**asdict(prediction), "topics": topics, **results[i]}
     return jsonify({"model": model.name, "model_version": model.version, "results": results})
 
@@ -86,5 +92,14 @@ def healthz() -> Response:
 
 @blueprint.get("/readyz")
 def readyz() -> tuple[Response, int]:
+    """The model is loaded (verified at start-up) and Kafka, which carries the managed API keys, answers."""
     model = _model()
-    return jsonify({"status": "ready", "model": model.name, "model_version": model.version}), 200
+    bus: Bus = current_app.extensions["radar.bus"]
+    kafka_ok = bus.is_healthy()
+    body = {
+        "status": "ready" if kafka_ok else "not_ready",
+        "model": model.name,
+        "model_version": model.version,
+        "kafka": "ok" if kafka_ok else "unreachable",
+    }
+    return jsonify(body), 200 if kafka_ok else 503

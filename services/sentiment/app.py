@@ -35,6 +35,7 @@ def create_app(
     # The bus carries the API keys managed through the search service (common/keys.py).
     bus = bus or connect_bus(settings, client_id="radar-sentiment-api")
     app = create_service_app("sentiment", settings, bus=bus)
+    app.extensions["radar.bus"] = bus
     app.extensions["radar.model"] = model
     app.extensions["radar.tagger"] = tagger
     app.register_blueprint(blueprint)

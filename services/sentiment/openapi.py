@@ -84,8 +84,10 @@ def build_document(settings: Settings) -> dict[str, Any]:
         },
     )
     paths: dict[str, Any] = {"/v1/analyze": {"post": analyze}}
-    ready = ready_schema({"model": {"type": "string"}, "model_version": {"type": "string"}})
-    paths.update(health_paths(components, ready, "the model is loaded (checked at start-up).", False))
+    ready = ready_schema(
+        {"model": {"type": "string"}, "model_version": {"type": "string"}, "kafka": {"enum": ["ok", "unreachable"]}}
+    )
+    paths.update(health_paths(components, ready, "the model is loaded and Kafka (the managed API keys) answers.", True))
     return openapi_document(
         title="Radar sentiment API",
         description="Synchronous scoring with the review sentiment model: label, calibrated probabilities, "

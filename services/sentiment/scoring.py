@@ -9,6 +9,7 @@ from typing import Protocol
 
 from common.bus import Message, Record
 from common.deadletter import dead_letter
+from common.metrics.catalog import MODEL_LATENCY
 from common.records import DecodeError, decode_record, describe_error
 from common.schema import Mention, ScoredMention, SentimentLabel, SentimentResult
 from common.settings import Topics
@@ -65,8 +66,10 @@ class ScoringProcessor:
             else:
                 scored.append(self._message(record, mention, fallback_result(mention, ["unsupported_language"])))
 
-        predicted = self._predict(to_score, dead)
-        tags = self._tagger.tag([mention.text for (_, mention), _ in predicted]) if predicted else []
+        with MODEL_LATENCY.labels("sentiment", "worker").time():
+            predicted = self._predict(to_score, dead)
+        with MODEL_LATENCY.labels("topics", "worker").time():
+            tags = self._tagger.tag([mention.text for (_, mention), _ in predicted]) if predicted else []
         for ((record, mention), prediction), topics in zip(predicted, tags, strict=True):
             scored.append(self._message(record, mention, self._model_result(prediction, topics)))
         if dead:

@@ -14,7 +14,7 @@ from common.bus.factory import connect_bus
 from common.bus.provisioning import TopicProvisioner
 from common.consumer import BatchLoop
 from common.logging import configure_logging
-from common.runner import run_until_signalled
+from common.runner import run_worker
 from common.settings import Settings
 from services.sentiment.model import SentimentModel
 from services.sentiment.scoring import Predictor, ScoringProcessor, Tagger
@@ -53,7 +53,7 @@ def main() -> None:
     tagger = TopicTagger.load(settings.topic_model_dir, intra_op_threads=threads)
     log.info("models loaded", extra={"model": model.name, "version": model.version, "topics": tagger.version})
     bus = connect_bus(settings, client_id="radar-sentiment")
-    run_until_signalled(build_loop(settings, bus, model, tagger))
+    run_worker(build_loop(settings, bus, model, tagger), settings)
 
 
 if __name__ == "__main__":
