@@ -53,8 +53,12 @@ class Settings(BaseSettings):
     )
 
     # --- Search engine -----------------------------------------------------------------------
-    search_engine: Literal["elasticsearch", "opensearch"] = Field(
-        "elasticsearch", description="Which engine serves search: its official client is used."
+    search_engine: Literal["elasticsearch", "opensearch", "embedded"] = Field(
+        "elasticsearch",
+        description=(
+            "Which engine serves search: elasticsearch or opensearch (through its official client), "
+            "or embedded (SQLite with FTS5 in <data dir>/search.sqlite3, no server to run)."
+        ),
     )
     search_url: str = Field(
         "http://127.0.0.1:9200", description="Search engine URL(s), comma-separated for several nodes."
@@ -62,6 +66,10 @@ class Settings(BaseSettings):
     index_alias: str = Field(
         "radar-mentions",
         description="Alias that the services read and write; concrete indices are <alias>-v<N>.",
+    )
+    data_dir: Path = Field(
+        REPO_ROOT / ".local-stack" / "data",
+        description="Directory of the embedded stores' files (search.sqlite3 with search_engine=embedded).",
     )
     index_shards: int = Field(1, ge=1, description="Primary shards of a new mentions index.")
     index_replicas: int = Field(0, ge=0, description="Replicas of a new mentions index.")
@@ -227,7 +235,7 @@ class Settings(BaseSettings):
     privacy_staff_names: str = Field(
         "",
         description=(
-            "The practice's own staff, comma-separated names and aliases (\"Dr. Anika Patel, Jake Moreno, Jake\"): "
+            'The practice\'s own staff, comma-separated names and aliases ("Dr. Anika Patel, Jake Moreno, Jake"): '
             "the PHI detector never reports them as patients' names."
         ),
     )
@@ -272,6 +280,11 @@ class Settings(BaseSettings):
     @property
     def kafka_servers(self) -> list[str]:
         return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
+
+    @property
+    def search_database(self) -> Path:
+        """The embedded search store's file (``search_engine = "embedded"``)."""
+        return self.data_dir / "search.sqlite3"
 
     @property
     def search_hosts(self) -> list[str]:

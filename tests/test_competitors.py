@@ -14,6 +14,7 @@ import pytest
 
 from common.schema import Mention, MentionIn, ScoredMention, SentimentResult
 from services.search.app import create_app
+from services.search.store.sqlite import SqliteMentionStore
 
 TENANT = "compare-" + uuid.uuid4().hex[:8]
 OTHER = "compare-other-" + uuid.uuid4().hex[:8]
@@ -186,7 +187,12 @@ def test_the_public_feed_names_the_practice_by_its_display_name(client, profile)
     assert feed["practice"] == TENANT and feed["practice_name"] == "Northside Imaging Center"
 
 
-def test_testimonial_candidates_never_include_competitors(client) -> None:  # type: ignore[no-untyped-def]
+def test_testimonial_candidates_never_include_competitors(client, any_store) -> None:  # type: ignore[no-untyped-def]
+    if isinstance(any_store, SqliteMentionStore):
+        pytest.skip(
+            "the curation store reads candidates from the engine's mentions index; it has no embedded "
+            "(SQLite) implementation yet (issue 8), so it cannot see mentions held by the embedded store"
+        )
     response = call(client, "GET", "/v1/testimonials/candidates", query_string={"limit": 50})
     assert response.status_code == 200, response.get_json()
     assert all(item["mention"]["competitor"] is None for item in response.get_json()["items"])

@@ -159,9 +159,10 @@ def build_loop(settings: Settings, bus: Bus, store: AlertStore, redact: Redactor
 
 def build_alert_store(settings: Settings) -> AlertStore:
     from services.alerts.store import EngineAlertStore
+    from services.search.app import engine_name
     from services.search.store.engines import connect
 
-    engine = connect(settings.search_engine, settings.search_hosts)
+    engine = connect(engine_name(settings), settings.search_hosts)
     return EngineAlertStore(
         engine, settings.index_alias, shards=settings.index_shards, replicas=settings.index_replicas
     )

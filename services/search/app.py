@@ -26,8 +26,9 @@ from services.search.practice.api import blueprint as practice_blueprint
 from services.search.practice.store import EnginePracticeStore, PracticeStore
 from services.search.replies.api import blueprint as replies_blueprint
 from services.search.store.base import MentionStore, StoreUnavailable
-from services.search.store.engines import SearchEngine, connect
+from services.search.store.engines import EngineName, SearchEngine, connect
 from services.search.store.indexed import EngineMentionStore
+from services.search.store.sqlite import SqliteMentionStore
 from services.search.testimonials.api import blueprint as testimonials_blueprint
 from services.search.testimonials.public import blueprint as public_testimonials_blueprint
 from services.search.testimonials.store import CurationStore, EngineCurationStore
@@ -35,18 +36,35 @@ from services.search.testimonials.store import CurationStore, EngineCurationStor
 log = logging.getLogger(__name__)
 
 
-def build_store(settings: Settings) -> EngineMentionStore:
-    engine = connect(settings.search_engine, settings.search_hosts)
+def build_store(settings: Settings) -> EngineMentionStore | SqliteMentionStore:
+    """The mention store the settings name: the search service and the indexer both use this."""
+    if settings.search_engine == "embedded":
+        return SqliteMentionStore(settings.search_database)
+    return build_engine_store(settings)
+
+
+def build_engine_store(settings: Settings) -> EngineMentionStore:
+    """The mention store on Elasticsearch or OpenSearch (tools that need the engine itself)."""
+    engine = connect(engine_name(settings), settings.search_hosts)
     return EngineMentionStore(
         engine, settings.index_alias, shards=settings.index_shards, replicas=settings.index_replicas
     )
+
+
+def engine_name(settings: Settings) -> EngineName:
+    if settings.search_engine == "embedded":
+        raise ValueError(
+            "RADAR_SEARCH_ENGINE=embedded: the curation, practice, audit and alert records have no embedded "
+            "store yet (issue 8); pass them to create_app or use elasticsearch/opensearch"
+        )
+    return settings.search_engine
 
 
 def _beside(settings: Settings, store: MentionStore | None) -> tuple[SearchEngine, str]:
     """The mentions' engine client and alias, shared by the small record indices beside them."""
     if isinstance(store, EngineMentionStore):
         return store.engine, store.alias
-    return connect(settings.search_engine, settings.search_hosts), settings.index_alias
+    return connect(engine_name(settings), settings.search_hosts), settings.index_alias
 
 
 def build_curation_store(settings: Settings, store: MentionStore | None = None) -> EngineCurationStore:

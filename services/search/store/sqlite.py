@@ -1,0 +1,685 @@
+"""The mention store on SQLite with FTS5: the embedded default, no search engine to run.
+
+One database file (WAL mode) is shared by the indexer (the only writer) and every search
+worker process (readers); WAL lets readers go on while a batch is written, and ``busy_timeout``
+makes a second writer wait instead of failing.  Each thread gets its own connection.
+
+Semantics follow ``EngineMentionStore``: the mention id is the primary key and the revision
+time (ms) is an external version compared with ``>=``, so replays change nothing and an older
+revision never overwrites a newer one; an erasure marker carries ``ERASED_VERSION`` and wins
+over every replay.  Differences that cannot be removed (BM25 statistics differ from Lucene's, so
+relevance order may differ) are documented in docs/embedded.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+import sqlite3
+import threading
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from common.schema import ScoredMention
+from services.search.store.base import (
+    OWN_PRACTICE_KEY,
+    Bucket,
+    InvalidCursor,
+    MentionFilter,
+    PracticeFigures,
+    RatingBucket,
+    RatingCell,
+    ReputationRequest,
+    SearchHit,
+    SearchPage,
+    SearchRequest,
+    Stats,
+    StatsRequest,
+    StoreUnavailable,
+    TimeBucket,
+    TopicBucket,
+    WriteReport,
+)
+from services.search.store.fts_query import FtsQuery, translate
+from services.search.store.indexed import ERASED_VERSION, _public, document_from_mention
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+ASPECTS = ("staff", "punctuality", "helpfulness", "knowledge")
+_HIGHLIGHT_OPEN, _HIGHLIGHT_CLOSE = "\x02", "\x03"  # sentinels, replaced after HTML escaping
+_HIGHLIGHT_WHOLE_TEXT_UP_TO = 160  # Elasticsearch's fragment_size in EngineMentionStore
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS mentions (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    tenant TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    erased INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    competitor TEXT,
+    location TEXT,
+    provider TEXT,
+    source TEXT,
+    kind TEXT,
+    language TEXT,
+    label TEXT,
+    rating REAL,
+    rating_effective REAL,
+    occurred_ms INTEGER,
+    ingested_ms INTEGER,
+    {", ".join(f"aspect_{a} REAL" for a in ASPECTS)},
+    topics TEXT NOT NULL DEFAULT '[]',
+    text TEXT NOT NULL DEFAULT '',
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mentions_by_date ON mentions (tenant, occurred_ms, id);
+CREATE INDEX IF NOT EXISTS mentions_by_rating ON mentions (tenant, rating, occurred_ms);
+CREATE VIRTUAL TABLE IF NOT EXISTS mentions_fts USING fts5(
+    text, content='mentions', content_rowid='rowid', tokenize='porter unicode61'
+);
+CREATE TRIGGER IF NOT EXISTS mentions_ai AFTER INSERT ON mentions BEGIN
+    INSERT INTO mentions_fts(rowid, text) VALUES (new.rowid, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS mentions_ad AFTER DELETE ON mentions BEGIN
+    INSERT INTO mentions_fts(mentions_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+END;
+CREATE TRIGGER IF NOT EXISTS mentions_au AFTER UPDATE OF text ON mentions BEGIN
+    INSERT INTO mentions_fts(mentions_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+    INSERT INTO mentions_fts(rowid, text) VALUES (new.rowid, new.text);
+END;
+"""
+
+_COLUMNS = (
+    "id, tenant, version, erased, deleted, competitor, location, provider, source, kind, language, label, "
+    "rating, rating_effective, occurred_ms, ingested_ms, "
+    + ", ".join(f"aspect_{a}" for a in ASPECTS)
+    + ", topics, text, doc"
+)
+_UPSERT = f"""
+INSERT INTO mentions ({_COLUMNS}) VALUES ({", ".join("?" * len(_COLUMNS.split(",")))})
+ON CONFLICT(id) DO UPDATE SET {", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in _COLUMNS.split(",")[1:])}
+WHERE excluded.version >= mentions.version
+"""
+
+# (column, direction source, nulls last); "order" takes the request's asc/desc.
+_SORTS: dict[str, list[tuple[str, str]]] = {
+    "relevance": [("score", "desc"), ("m.occurred_ms", "order"), ("m.id", "asc")],
+    "date": [("m.occurred_ms", "order"), ("m.id", "asc")],
+    "rating": [("m.rating", "order"), ("m.occurred_ms", "order"), ("m.id", "asc")],
+}
+
+
+class EmbeddedStoreError(RuntimeError):
+    """The database file cannot be used (corrupt, not a database, locked): refuse to start.
+
+    Not a ``StoreUnavailable``: starting anyway would serve an empty or partial store, or
+    create a fresh one beside the damaged file, which is silent data loss.
+    """
+
+
+def _ms(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp() * 1000)
+
+
+def _from_ms(ms: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+
+
+@dataclass(frozen=True)
+class _Where:
+    sql: str
+    params: list[Any]
+    fts: FtsQuery | None
+
+
+class SqliteMentionStore:
+    """``MentionStore`` on one SQLite file; see the module docstring."""
+
+    full_text_analysis = True  # English stemming (porter) and synonyms (query expansion)
+
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 10_000) -> None:
+        self.path = Path(path)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+
+    # ------------------------------------------------------------------------- connections
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(
+                self.path, timeout=self._busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
+            )
+            connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            connection.execute("PRAGMA synchronous = NORMAL")  # durable across process crashes in WAL
+            connection.execute("PRAGMA cache_size = -32768")  # 32 MiB per connection
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """SQLite errors at run time become ``StoreUnavailable`` (a 503, retried later)."""
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            raise StoreUnavailable(f"embedded store {self.path}: {error}") from error
+        except sqlite3.DatabaseError as error:
+            raise StoreUnavailable(f"embedded store {self.path} is damaged: {error}") from error
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    # ------------------------------------------------------------------------- schema
+    def ensure_schema(self) -> None:
+        """Open (or create) the file, check it, and create the tables.
+
+        A file that is not an SQLite database, fails the quick check, or stays locked past the
+        busy timeout raises ``EmbeddedStoreError`` naming the file, so the service refuses to
+        start instead of serving nothing.
+        """
+        try:
+            connection = self._connection()
+            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise EmbeddedStoreError(f"{self.path}: cannot switch to WAL (journal_mode is {mode})")
+            problems = [row[0] for row in connection.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise EmbeddedStoreError(f"{self.path} is corrupt: {'; '.join(problems[:5])}")
+            connection.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
+            row = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                connection.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) != SCHEMA_VERSION:
+                raise EmbeddedStoreError(f"{self.path} has schema {row[0]}; this code reads {SCHEMA_VERSION}")
+        except EmbeddedStoreError:
+            self.close()
+            raise
+        except sqlite3.OperationalError as error:
+            self.close()
+            if "locked" in str(error) or "busy" in str(error):
+                raise EmbeddedStoreError(
+                    f"{self.path} is locked by another process (waited {self._busy_timeout_ms} ms): {error}"
+                ) from error
+            raise EmbeddedStoreError(f"{self.path} cannot be opened: {error}") from error
+        except sqlite3.DatabaseError as error:
+            self.close()
+            raise EmbeddedStoreError(f"{self.path} is not a usable SQLite database: {error}") from error
+
+    # ------------------------------------------------------------------------- writes
+    def upsert(self, mentions: Sequence[ScoredMention]) -> WriteReport:
+        """Write a batch in one transaction: all of it or none (a killed indexer replays it)."""
+        report = WriteReport()
+        if not mentions:
+            return report
+        with self._errors():
+            connection = self._connection()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                for mention in mentions:
+                    try:
+                        row = _row(mention)
+                    except (ValueError, TypeError) as error:
+                        report.failed[mention.id] = f"{type(error).__name__}: {error}"[:500]
+                        continue
+                    if connection.execute(_UPSERT, row).rowcount:
+                        report.written += 1
+                    else:
+                        report.stale += 1
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        return report
+
+    def erase(self, tenant: str, mention_id: str) -> bool:
+        """Replace the mention by a marker with the highest version (see EngineMentionStore.erase)."""
+        if self.get(tenant, mention_id) is None:
+            return False
+        now = datetime.now(UTC)
+        marker = {"id": mention_id, "tenant": tenant, "erased_at": now.isoformat(), "ingested_at": now.isoformat()}
+        with self._errors():
+            self._connection().execute(
+                "UPDATE mentions SET version = ?, erased = 1, deleted = 0, competitor = NULL, location = NULL, "
+                "provider = NULL, source = NULL, kind = NULL, language = NULL, label = NULL, rating = NULL, "
+                "rating_effective = NULL, occurred_ms = NULL, ingested_ms = ?, "
+                + ", ".join(f"aspect_{a} = NULL" for a in ASPECTS)
+                + ", topics = '[]', text = '', doc = ? WHERE id = ? AND tenant = ?",
+                (ERASED_VERSION, _ms(now), json.dumps(marker), mention_id, tenant),
+            )
+        return True
+
+    def refresh(self) -> None:
+        """Nothing to do: a committed write is visible to every reader at once."""
+
+    def is_healthy(self) -> bool:
+        try:
+            self._connection().execute("SELECT 1 FROM mentions LIMIT 1").fetchall()
+            return True
+        except Exception:  # noqa: BLE001 - readiness answers "no" whatever the reason
+            return False
+
+    # ------------------------------------------------------------------------- reads
+    def get(self, tenant: str, mention_id: str) -> dict[str, Any] | None:
+        with self._errors():
+            row = (
+                self._connection()
+                .execute("SELECT doc FROM mentions WHERE id = ? AND tenant = ? AND erased = 0", (mention_id, tenant))
+                .fetchone()
+            )
+        return _public(json.loads(row[0])) if row else None
+
+    def search(self, tenant: str, request: SearchRequest) -> SearchPage:
+        sort_key = request.effective_sort
+        where = _where(tenant, request)
+        if where.fts is not None and where.fts.matches_nothing:
+            return SearchPage(total=0, hits=[], next_cursor=None)
+        ranked = where.fts is not None and where.fts.positive is not None
+        if sort_key == "relevance" and not ranked:
+            sort_key_columns = [("0.0", "desc"), *_SORTS["relevance"][1:]]
+        else:
+            sort_key_columns = _SORTS[sort_key]
+        keys = [
+            (column, request.order if direction == "order" else direction) for column, direction in sort_key_columns
+        ]
+        score = "-bm25(mentions_fts)" if ranked else "NULL"
+        source = "mentions_fts JOIN mentions m ON m.rowid = mentions_fts.rowid" if ranked else "mentions m"
+        match_sql, match_params = (
+            ("mentions_fts MATCH ? AND ", [where.fts.positive]) if ranked and where.fts else ("", [])
+        )
+        keys = [(score if c == "score" else c, d) for c, d in keys]
+        after_sql, after_params = "", list[Any]()
+        if request.cursor:
+            values = decode_cursor(request.cursor, sort_key, len(keys))
+            after_sql, after_params = _after(keys, values)
+        order = ", ".join(f"{c} IS NULL, {c} {d.upper()}" if c == "m.rating" else f"{c} {d.upper()}" for c, d in keys)
+        sql = (
+            f"SELECT m.rowid, m.doc, {score}, {', '.join(c for c, _ in keys)} FROM {source} "
+            f"WHERE {match_sql}{where.sql}{after_sql} ORDER BY {order} LIMIT ?"
+        )
+        with self._errors():
+            connection = self._connection()
+            rows = connection.execute(sql, [*match_params, *where.params, *after_params, request.size]).fetchall()
+            total = self._count(connection, where)
+            highlights = self._highlights(connection, where.fts, [r[0] for r in rows]) if ranked else {}
+        hits = [
+            SearchHit(mention=_public(json.loads(r[1])), highlights=highlights.get(r[0], []), score=r[2]) for r in rows
+        ]
+        next_cursor = encode_cursor(sort_key, list(rows[-1][3:])) if len(rows) == request.size else None
+        return SearchPage(total=total, hits=hits, next_cursor=next_cursor)
+
+    def _count(self, connection: sqlite3.Connection, where: _Where) -> int:
+        return int(
+            connection.execute(
+                f"SELECT count(*) FROM mentions m WHERE {_with_fts(where)}", _fts_params(where)
+            ).fetchone()[0]
+        )
+
+    def _highlights(
+        self, connection: sqlite3.Connection, fts: FtsQuery | None, rowids: list[int]
+    ) -> dict[int, list[str]]:
+        if not rowids or fts is None or fts.positive is None:
+            return {}
+        marks = f"'{_HIGHLIGHT_OPEN}', '{_HIGHLIGHT_CLOSE}'"
+        rows = connection.execute(
+            f"SELECT rowid, highlight(mentions_fts, 0, {marks}), snippet(mentions_fts, 0, {marks}, '…', 30) "
+            f"FROM mentions_fts WHERE mentions_fts MATCH ? AND rowid IN ({', '.join('?' * len(rowids))})",
+            [fts.positive, *rowids],
+        ).fetchall()
+        result: dict[int, list[str]] = {}
+        for rowid, whole, fragment in rows:
+            marked = whole if len(whole) <= _HIGHLIGHT_WHOLE_TEXT_UP_TO else fragment
+            if _HIGHLIGHT_OPEN in marked:
+                escaped = html.escape(marked, quote=True)
+                result[rowid] = [escaped.replace(_HIGHLIGHT_OPEN, "<mark>").replace(_HIGHLIGHT_CLOSE, "</mark>")]
+        return result
+
+    def stats(self, tenant: str, request: StatsRequest) -> Stats:
+        where = _where(tenant, request)
+        if where.fts is not None and where.fts.matches_nothing:
+            return Stats(0, [], [], [], [], [], [], None)
+        condition, params = _with_fts(where), _fts_params(where)
+        with self._errors():
+            connection = self._connection()
+            total, average, first, last = connection.execute(
+                f"SELECT count(*), avg(rating), min(occurred_ms), max(occurred_ms) FROM mentions m WHERE {condition}",
+                params,
+            ).fetchone()
+            facets = {
+                name: [
+                    Bucket(key, count)
+                    for key, count in connection.execute(
+                        f"SELECT {column}, count(*) c FROM mentions m WHERE {condition} AND {column} IS NOT NULL "
+                        f"GROUP BY {column} ORDER BY c DESC, {column} LIMIT {size}",
+                        params,
+                    )
+                ]
+                for name, column, size in (
+                    ("label", "label", 3),
+                    ("source", "source", 50),
+                    ("location", "location", 200),
+                    ("provider", "provider", 200),
+                )
+            }
+            topics = [
+                TopicBucket(key, count, negative)
+                for key, count, negative in connection.execute(
+                    "SELECT t.value, count(*) c, sum(m.label = 'negative') FROM mentions m, json_each(m.topics) t "
+                    f"WHERE {condition} GROUP BY t.value ORDER BY c DESC, t.value LIMIT 50",
+                    params,
+                )
+            ]
+            histogram = self._histogram(connection, condition, params, request, first, last)
+        return Stats(
+            total=total,
+            by_sentiment=facets["label"],
+            by_source=facets["source"],
+            by_location=facets["location"],
+            by_provider=facets["provider"],
+            by_topic=topics,
+            histogram=histogram,
+            average_rating=average,
+        )
+
+    def _histogram(
+        self,
+        connection: sqlite3.Connection,
+        condition: str,
+        params: list[Any],
+        request: StatsRequest,
+        first: int | None,
+        last: int | None,
+    ) -> list[TimeBucket]:
+        if first is None or last is None:
+            return []
+        starts = bucket_starts(first, last, request.interval, ZoneInfo(request.time_zone))
+        bounds = [_ms(s) or 0 for s in starts]
+        counts = [0] * len(starts)
+        sums = [0.0] * len(starts)
+        rated = [0] * len(starts)
+        labels: list[dict[str, int]] = [{} for _ in starts]
+        connection.create_function("radar_bucket", 1, lambda ms: bisect_right(bounds, ms) - 1, deterministic=True)
+        for index, label, count, rating_sum, rating_count in connection.execute(
+            f"SELECT radar_bucket(occurred_ms) b, label, count(*), sum(rating), count(rating) FROM mentions m "
+            f"WHERE {condition} GROUP BY b, label",
+            params,
+        ):
+            counts[index] += count
+            sums[index] += rating_sum or 0.0
+            rated[index] += rating_count
+            if label is not None:
+                labels[index][label] = count
+        return [
+            TimeBucket(
+                start=start,
+                count=counts[i],
+                average_rating=sums[i] / rated[i] if rated[i] else None,
+                by_sentiment=dict(sorted(labels[i].items(), key=lambda kv: (-kv[1], kv[0]))),
+            )
+            for i, start in enumerate(starts)
+        ]
+
+    def compare(self, tenant: str, request: StatsRequest) -> list[PracticeFigures]:
+        """The practice and its competitors side by side (see EngineMentionStore.compare)."""
+        where = _where(tenant, request, side_by_side=True)
+        if where.fts is not None and where.fts.matches_nothing:
+            return []
+        condition, params = _with_fts(where), _fts_params(where)
+        practice = f"coalesce(m.competitor, '{OWN_PRACTICE_KEY}')"
+        with self._errors():
+            connection = self._connection()
+            practices = connection.execute(
+                f"SELECT {practice} p, count(*) c, avg(rating), sum(label = 'negative'), min(occurred_ms), "
+                f"max(occurred_ms) FROM mentions m WHERE {condition} GROUP BY p ORDER BY c DESC, p LIMIT 100",
+                params,
+            ).fetchall()
+            if not practices:
+                return []
+            zone = ZoneInfo(request.time_zone)
+            starts = bucket_starts(min(p[4] for p in practices), max(p[5] for p in practices), request.interval, zone)
+            bounds = [_ms(s) or 0 for s in starts]
+            connection.create_function("radar_bucket", 1, lambda ms: bisect_right(bounds, ms) - 1, deterministic=True)
+            cells: dict[tuple[str, int], tuple[int, float, int]] = {}
+            for key, index, count, rating_sum, rating_count in connection.execute(
+                f"SELECT {practice} p, radar_bucket(occurred_ms) b, count(*), sum(rating), count(rating) "
+                f"FROM mentions m WHERE {condition} GROUP BY p, b",
+                params,
+            ):
+                cells[(key, index)] = (count, rating_sum or 0.0, rating_count)
+        figures = []
+        for key, count, average, negative, first, last in practices:
+            lo, hi = bisect_right(bounds, first) - 1, bisect_right(bounds, last) - 1
+            histogram = []
+            for index in range(lo, hi + 1):
+                n, total, rated = cells.get((key, index), (0, 0.0, 0))
+                histogram.append(
+                    RatingBucket(start=starts[index], count=n, average_rating=total / rated if rated else None)
+                )
+            figures.append(
+                PracticeFigures(
+                    competitor=None if key == OWN_PRACTICE_KEY else key,
+                    count=count,
+                    average_rating=average,
+                    negative=negative or 0,
+                    histogram=histogram,
+                )
+            )
+        return figures
+
+    def rating_cells(self, tenant: str, request: ReputationRequest) -> list[RatingCell]:
+        """Monthly (UTC) sums of effective ratings per group and source, as the engine's cells."""
+        where = _where(tenant, request)
+        if where.fts is not None and where.fts.matches_nothing:
+            return []
+        group = "m.location" if request.by == "location" else "m.provider"
+        sql = (
+            f"SELECT {group} g, m.source s, strftime('%Y-%m', m.occurred_ms / 1000, 'unixepoch') mo, "
+            f"sum(m.rating_effective), count(m.rating_effective) FROM mentions m "
+            f"WHERE {_with_fts(where)} AND {group} IS NOT NULL AND m.source IS NOT NULL "
+            f"GROUP BY g, s, mo HAVING count(m.rating_effective) > 0 ORDER BY g, s, mo"
+        )
+        with self._errors():
+            rows = self._connection().execute(sql, _fts_params(where)).fetchall()
+        return [
+            RatingCell(
+                group=g,
+                source=s,
+                month=datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC),
+                rating_sum=total,
+                count=n,
+            )
+            for g, s, month, total, n in rows
+        ]
+
+
+# ----------------------------------------------------------------------------- helpers
+def _row(mention: ScoredMention) -> tuple[Any, ...]:
+    doc = document_from_mention(mention)
+    occurred = mention.published_at or mention.fetched_at
+    aspects = mention.sentiment.aspects
+    return (
+        mention.id,
+        mention.tenant,
+        _ms(mention.revision_time),
+        0,
+        1 if mention.deleted_at is not None else 0,
+        mention.competitor,
+        mention.location,
+        mention.provider,
+        mention.source,
+        mention.kind,
+        mention.language,
+        mention.sentiment.label,
+        mention.rating,
+        doc["rating_effective"],
+        _ms(occurred),
+        _ms(mention.ingested_at),
+        *(aspects.get(a) for a in ASPECTS),
+        json.dumps(mention.sentiment.topics),
+        mention.text,
+        json.dumps(_public(doc), separators=(",", ":")),
+    )
+
+
+def _where(tenant: str, f: MentionFilter, *, side_by_side: bool = False) -> _Where:
+    """SQL conditions on ``mentions m`` equivalent to ``indexed.build_query``."""
+    clauses = ["m.tenant = ?", "m.erased = 0", "m.deleted = 0"]
+    params: list[Any] = [tenant]
+    for column, values in (
+        ("m.label", f.sentiment),
+        ("m.source", f.source),
+        ("m.location", f.location),
+        ("m.provider", f.provider),
+        ("m.kind", f.kind),
+        ("m.language", f.language),
+    ):
+        if values:
+            clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+            params.extend(values)
+    if f.topic:
+        clauses.append(f"EXISTS (SELECT 1 FROM json_each(m.topics) WHERE value IN ({', '.join('?' * len(f.topic))}))")
+        params.extend(f.topic)
+    if side_by_side and f.competitor:
+        clauses.append(f"(m.competitor IS NULL OR m.competitor IN ({', '.join('?' * len(f.competitor))}))")
+        params.extend(f.competitor)
+    elif side_by_side:
+        pass
+    elif f.competitor:
+        clauses.append(f"m.competitor IN ({', '.join('?' * len(f.competitor))})")
+        params.extend(f.competitor)
+    else:
+        clauses.append("m.competitor IS NULL")
+    for aspect in f.aspect:
+        column = f"m.aspect_{aspect}"
+        clauses.append(f"{column} IS NOT NULL")
+        if f.aspect_min is not None:
+            clauses.append(f"{column} >= ?")
+            params.append(f.aspect_min)
+        if f.aspect_max is not None:
+            clauses.append(f"{column} <= ?")
+            params.append(f.aspect_max)
+    if f.rating_min is not None:
+        clauses.append("m.rating >= ?")
+        params.append(f.rating_min)
+    if f.rating_max is not None:
+        clauses.append("m.rating <= ?")
+        params.append(f.rating_max)
+    if f.date_from:
+        clauses.append("m.occurred_ms >= ?")
+        params.append(_ms(f.date_from))
+    if f.date_to:
+        clauses.append("m.occurred_ms <= ?")
+        params.append(_ms(f.date_to))
+    fts = translate(f.q) if f.q else None
+    if fts is not None and fts.negative is not None:
+        clauses.append("m.rowid NOT IN (SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?)")
+        params.append(fts.negative)
+    return _Where(" AND ".join(clauses), params, fts)
+
+
+def _with_fts(where: _Where) -> str:
+    """The conditions plus the positive full-text match as a rowid filter (no ranking needed)."""
+    if where.fts is not None and where.fts.positive is not None:
+        return f"m.rowid IN (SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?) AND {where.sql}"
+    return where.sql
+
+
+def _fts_params(where: _Where) -> list[Any]:
+    if where.fts is not None and where.fts.positive is not None:
+        return [where.fts.positive, *where.params]
+    return where.params
+
+
+def _after(keys: list[tuple[str, str]], values: list[Any]) -> tuple[str, list[Any]]:
+    """Keyset condition: rows strictly after ``values`` in the sort order (NULLs sort last)."""
+    alternatives: list[str] = []
+    params: list[Any] = []
+    for i, (column, direction) in enumerate(keys):
+        parts: list[str] = []
+        part_params: list[Any] = []
+        for (prev, _), value in zip(keys[:i], values[:i], strict=True):
+            if value is None:
+                parts.append(f"{prev} IS NULL")
+            else:
+                parts.append(f"{prev} = ?")
+                part_params.append(value)
+        value = values[i]
+        if value is None:
+            continue  # nothing sorts after NULL except equal NULLs, handled by later keys
+        operator = ">" if direction == "asc" else "<"
+        parts.append(f"({column} {operator} ? OR {column} IS NULL)")
+        part_params.append(value)
+        alternatives.append("(" + " AND ".join(parts) + ")")
+        params.extend(part_params)
+    if not alternatives:
+        return " AND 0", []
+    return " AND (" + " OR ".join(alternatives) + ")", params
+
+
+def bucket_starts(first_ms: int, last_ms: int, interval: str, zone: ZoneInfo) -> list[datetime]:
+    """Calendar bucket starts in ``zone`` from the one holding ``first_ms`` to the one holding ``last_ms``.
+
+    Days start at local midnight, weeks on Monday (as Elasticsearch's calendar_interval), months
+    on the 1st; each start is an aware datetime in ``zone`` so DST shifts are honoured.
+    """
+    local = _from_ms(first_ms).astimezone(zone)
+    day = local.date()
+    if interval == "week":
+        day -= timedelta(days=day.weekday())
+    elif interval == "month":
+        day = day.replace(day=1)
+    starts: list[datetime] = []
+    end = _from_ms(last_ms)
+    while True:
+        start = _local_midnight(day, zone)
+        if start > end:
+            break
+        starts.append(start)
+        if interval == "day":
+            day += timedelta(days=1)
+        elif interval == "week":
+            day += timedelta(days=7)
+        else:
+            day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return starts
+
+
+def _local_midnight(day: Any, zone: ZoneInfo) -> datetime:
+    naive = datetime(day.year, day.month, day.day)
+    aware = naive.replace(tzinfo=zone)
+    # A midnight skipped by a DST jump: the day starts at the first instant that exists.
+    return aware.astimezone(UTC).astimezone(zone)
+
+
+def encode_cursor(sort_key: str, values: list[Any]) -> str:
+    raw = json.dumps({"s": sort_key, "e": "sqlite", "v": values}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort_key: str, width: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        values = payload["v"]
+        if payload["s"] != sort_key or payload.get("e") != "sqlite" or not isinstance(values, list):
+            raise ValueError
+        if len(values) != width or not all(v is None or isinstance(v, int | float | str) for v in values):
+            raise ValueError
+        if not isinstance(values[-1], str):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise InvalidCursor("the cursor does not belong to this query's sort; start again without it") from None
+    return values
