@@ -1,0 +1,232 @@
+"""The embedded (SQLite) mention store on its own: what only an embedded store can get wrong.
+
+Several processes on one file, a damaged or locked file at start-up, a writer killed mid-batch,
+and query strings that must never reach FTS5 as syntax.  The behaviour it shares with the
+engines is covered by the ``any_store`` tests (test_search_api.py, test_competitors.py).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sqlite3
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from common.schema import Mention, MentionIn, ScoredMention, SentimentResult
+from services.search.store.base import InvalidCursor, SearchRequest, StatsRequest
+from services.search.store.fts_query import translate
+from services.search.store.sqlite import EmbeddedStoreError, SqliteMentionStore, bucket_starts
+
+TENANT = "embedded-" + uuid.uuid4().hex[:8]
+BASE = datetime(2026, 3, 1, 12, tzinfo=UTC)
+WORDS = ["mri", "billing", "friendly", "parking", "waited", "report", "sonogram", "staff", "calm", "late"]
+
+
+def mention(index: int, *, updated: int = 0, text: str | None = None, tenant: str = TENANT) -> ScoredMention:
+    submitted = MentionIn(
+        source="google",
+        location=f"site-{index % 3}",
+        external_id=f"m-{index}",
+        text=text if text is not None else f"{WORDS[index % len(WORDS)]} visit number {index}",
+        rating=1 + index % 5,
+        published_at=BASE + timedelta(hours=index),
+        updated_at=BASE + timedelta(hours=index, minutes=updated) if updated else None,
+    )
+    base = Mention.from_submission(submitted, tenant=tenant, now=BASE + timedelta(hours=index, seconds=1))
+    return ScoredMention(
+        **base.model_dump(),
+        sentiment=SentimentResult(label="positive", stars=3.0, model="fixture", model_version="0"),
+        scored_at=BASE,
+    )
+
+
+def open_store(path: Path, **kwargs: int) -> SqliteMentionStore:
+    store = SqliteMentionStore(path, **kwargs)
+    store.ensure_schema()
+    return store
+
+
+def count_rows(path: Path) -> tuple[int, int]:
+    with sqlite3.connect(path) as connection:
+        return connection.execute("SELECT count(*), count(DISTINCT id) FROM mentions").fetchone()
+
+
+# ----------------------------------------------------------------------------- child processes
+def _write_batches(path: str, tenant: str, batches: int, batch_size: int, pause_s: float) -> None:
+    store = SqliteMentionStore(Path(path))
+    for b in range(batches):
+        first = b * batch_size
+        store.upsert([mention(i, tenant=tenant) for i in range(first, first + batch_size)])
+        time.sleep(pause_s)
+
+
+def _spawn(target, *args) -> multiprocessing.process.BaseProcess:  # type: ignore[no-untyped-def]
+    process = multiprocessing.get_context("spawn").Process(target=target, args=args, daemon=True)
+    process.start()
+    return process
+
+
+# ----------------------------------------------------------------------------- tests
+def test_writer_and_reader_processes_share_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "search.sqlite3"
+    store = open_store(path)
+    writer = _spawn(_write_batches, str(path), TENANT, 20, 50, 0.02)
+    seen: list[int] = []
+    while writer.is_alive():
+        page = store.search(TENANT, SearchRequest(q="visit", size=5))  # type: ignore[call-arg]
+        seen.append(page.total)
+        assert store.stats(TENANT, StatsRequest()).total >= page.total  # type: ignore[call-arg]
+    writer.join(30)
+    assert writer.exitcode == 0
+    assert seen == sorted(seen), "a reader never sees a count go back"
+    assert all(total % 50 == 0 for total in seen), "a reader sees whole batches or nothing of them"
+    assert store.search(TENANT, SearchRequest(size=1)).total == 1000  # type: ignore[call-arg]
+
+
+def test_a_writer_killed_mid_batch_loses_nothing_committed_and_a_replay_duplicates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "search.sqlite3"
+    open_store(path)
+    writer = _spawn(_write_batches, str(path), TENANT, 200, 100, 0.0)
+    deadline = time.monotonic() + 30
+    while count_rows(path)[0] < 300 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(writer.pid or 0, signal.SIGKILL)
+    writer.join(10)
+    rows, distinct = count_rows(path)
+    assert rows == distinct and rows % 100 == 0 and rows >= 300, "only whole batches, each id once"
+
+    store = open_store(path)  # the quick check passes: the kill left no damage
+    replay = store.upsert([mention(i) for i in range(rows + 100)])  # the bus redelivers from the offset
+    assert replay.written == rows + 100 and replay.stale == 0 and not replay.failed
+    assert count_rows(path) == (rows + 100, rows + 100)
+
+
+def test_versions_an_older_revision_is_stale_and_an_erasure_wins_over_replays(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "search.sqlite3")
+    newer, older = mention(1, updated=30, text="edited: calm staff"), mention(1, updated=10, text="first words")
+    assert store.upsert([newer]).written == 1
+    report = store.upsert([older])
+    assert (report.written, report.stale) == (0, 1)
+    assert store.get(TENANT, newer.id)["text"] == "edited: calm staff"  # type: ignore[index]
+    assert store.erase(TENANT, newer.id) and not store.erase(TENANT, newer.id)
+    assert store.upsert([newer]).stale == 1
+    assert store.get(TENANT, newer.id) is None
+    assert store.search(TENANT, SearchRequest(q="calm")).total == 0  # type: ignore[call-arg]
+    assert not store.erase("another-tenant", newer.id)
+
+
+def test_a_corrupted_file_stops_start_up_and_is_left_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "search.sqlite3"
+    garbage = b"this is not an SQLite database\n" * 200
+    path.write_bytes(garbage)
+    with pytest.raises(EmbeddedStoreError, match=r"search\.sqlite3"):
+        SqliteMentionStore(path).ensure_schema()
+    assert path.read_bytes() == garbage, "never replaced by an empty store"
+
+    damaged = tmp_path / "damaged.sqlite3"
+    store = open_store(damaged)
+    store.upsert([mention(i) for i in range(300)])
+    store.close()
+    data = bytearray(damaged.read_bytes())
+    data[4096 * 2 : 4096 * 6] = b"\xff" * (4096 * 4)  # wipe pages inside the tables
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(EmbeddedStoreError, match=r"corrupt|not a usable|malformed"):
+        SqliteMentionStore(damaged).ensure_schema()
+
+
+def test_a_locked_file_stops_start_up_with_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "search.sqlite3"
+    open_store(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(EmbeddedStoreError, match="locked by another process"):
+            SqliteMentionStore(path, busy_timeout_ms=200).ensure_schema()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    open_store(path)  # fine once the lock is gone
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        '"unbalanced',
+        "(MRI AND",
+        "wait~2 ^3 -",
+        "*",
+        "\\",
+        "a:b OR c:[1 TO",
+        "NEAR(a b)",
+        "col:mri",
+        "mri AND OR NOT",
+        '""',
+        "-",
+        "--x",
+        "((((",
+        "))))",
+        "🙂 x-ray",
+        "'; DROP TABLE mentions; --",
+        "the",
+        "-billing",
+        "a* | -b",
+        "x" * 500,
+    ],
+)
+def test_user_queries_never_reach_fts5_as_syntax(tmp_path_factory: pytest.TempPathFactory, q: str) -> None:
+    store = open_store(tmp_path_factory.mktemp("q") / "search.sqlite3")
+    store.upsert([mention(i) for i in range(20)])
+    page = store.search(TENANT, SearchRequest(q=q))  # type: ignore[call-arg]
+    assert page.total >= 0
+    store.stats(TENANT, StatsRequest(q=q))  # type: ignore[call-arg]
+
+
+def test_query_translation() -> None:
+    assert translate("billing -ultrasound").positive == '("billing") NOT (("ultrasound" OR "sonogram" OR "sonography"))'
+    assert translate("wait*").positive == '"wait" *'
+    assert translate('"same day" | parking').positive == '("same day") OR ("parking")'
+    assert translate("the").matches_nothing
+    only_negative = translate("-parking")
+    assert only_negative.positive is None and only_negative.negative == '("parking")'
+
+
+def test_cursor_pagination_by_rating_with_missing_ratings(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "search.sqlite3")
+    docs = [mention(i) for i in range(23)]
+    docs += [m.model_copy(update={"rating": None}) for m in (mention(i) for i in range(100, 107))]
+    store.upsert(docs)
+    seen: list[tuple[float | None, str]] = []
+    cursor = None
+    while True:
+        page = store.search(TENANT, SearchRequest(sort="rating", order="asc", size=4, cursor=cursor))  # type: ignore[call-arg]
+        seen.extend((h.mention.get("rating"), h.mention["id"]) for h in page.hits)
+        if not (cursor := page.next_cursor):
+            break
+    assert len(seen) == len({i for _, i in seen}) == 30
+    ratings = [r for r, _ in seen]
+    assert ratings[-7:] == [None] * 7, "missing ratings sort last, as in the engines"
+    assert ratings[:23] == sorted(r for r in ratings if r is not None)
+    with pytest.raises(InvalidCursor):
+        store.search(TENANT, SearchRequest(sort="date", cursor=cursor or "eyJzIjoicmF0aW5nIn0"))  # type: ignore[call-arg]
+
+
+def test_histogram_buckets_follow_the_time_zone_across_dst() -> None:
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("America/New_York")
+    first = int(datetime(2026, 3, 7, 12, tzinfo=UTC).timestamp() * 1000)
+    last = int(datetime(2026, 3, 10, 12, tzinfo=UTC).timestamp() * 1000)
+    starts = bucket_starts(first, last, "day", zone)
+    assert [s.isoformat() for s in starts] == [
+        "2026-03-07T00:00:00-05:00",
+        "2026-03-08T00:00:00-05:00",
+        "2026-03-09T00:00:00-04:00",
+        "2026-03-10T00:00:00-04:00",
+    ]
+    assert [s.day for s in bucket_starts(first, last, "week", zone)] == [2, 9]
