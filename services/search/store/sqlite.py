@@ -58,6 +58,9 @@ ASPECTS = ("staff", "punctuality", "helpfulness", "knowledge")
 _HIGHLIGHT_OPEN, _HIGHLIGHT_CLOSE = "\x02", "\x03"  # sentinels, replaced after HTML escaping
 _HIGHLIGHT_WHOLE_TEXT_UP_TO = 160  # Elasticsearch's fragment_size in EngineMentionStore
 
+# ``mentions`` holds only what filters, sorts and aggregates read, so scans over a practice's
+# 100,000 rows touch a few MB; the wide columns (text, the JSON document) live in
+# ``mention_docs`` under the same rowid, which is also FTS5's external content table.
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS mentions (
@@ -78,23 +81,27 @@ CREATE TABLE IF NOT EXISTS mentions (
     rating_effective REAL,
     occurred_ms INTEGER,
     ingested_ms INTEGER,
-    {", ".join(f"aspect_{a} REAL" for a in ASPECTS)},
-    topics TEXT NOT NULL DEFAULT '[]',
-    text TEXT NOT NULL DEFAULT '',
-    doc TEXT NOT NULL
+    month_utc INTEGER,
+    topics TEXT,
+    {", ".join(f"aspect_{a} REAL" for a in ASPECTS)}
 );
-CREATE INDEX IF NOT EXISTS mentions_by_date ON mentions (tenant, occurred_ms, id);
-CREATE INDEX IF NOT EXISTS mentions_by_rating ON mentions (tenant, rating, occurred_ms);
+-- Covering index: the tenant's rows in date order with every column that filters, facets and
+-- histograms read, so analytics scan it sequentially and never visit the table.
+CREATE INDEX IF NOT EXISTS mentions_scan ON mentions (
+    tenant, occurred_ms, erased, deleted, competitor, label, rating, rating_effective, source, location,
+    provider, kind, language, month_utc, topics, id
+);
+CREATE TABLE IF NOT EXISTS mention_docs (rowid INTEGER PRIMARY KEY, text TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS mentions_fts USING fts5(
-    text, content='mentions', content_rowid='rowid', tokenize='porter unicode61'
+    text, content='mention_docs', content_rowid='rowid', tokenize='porter unicode61'
 );
-CREATE TRIGGER IF NOT EXISTS mentions_ai AFTER INSERT ON mentions BEGIN
+CREATE TRIGGER IF NOT EXISTS mention_docs_ai AFTER INSERT ON mention_docs BEGIN
     INSERT INTO mentions_fts(rowid, text) VALUES (new.rowid, new.text);
 END;
-CREATE TRIGGER IF NOT EXISTS mentions_ad AFTER DELETE ON mentions BEGIN
+CREATE TRIGGER IF NOT EXISTS mention_docs_ad AFTER DELETE ON mention_docs BEGIN
     INSERT INTO mentions_fts(mentions_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
 END;
-CREATE TRIGGER IF NOT EXISTS mentions_au AFTER UPDATE OF text ON mentions BEGIN
+CREATE TRIGGER IF NOT EXISTS mention_docs_au AFTER UPDATE OF text ON mention_docs BEGIN
     INSERT INTO mentions_fts(mentions_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
     INSERT INTO mentions_fts(rowid, text) VALUES (new.rowid, new.text);
 END;
@@ -102,14 +109,18 @@ END;
 
 _COLUMNS = (
     "id, tenant, version, erased, deleted, competitor, location, provider, source, kind, language, label, "
-    "rating, rating_effective, occurred_ms, ingested_ms, "
+    "rating, rating_effective, occurred_ms, ingested_ms, month_utc, topics, "
     + ", ".join(f"aspect_{a}" for a in ASPECTS)
-    + ", topics, text, doc"
 )
 _UPSERT = f"""
 INSERT INTO mentions ({_COLUMNS}) VALUES ({", ".join("?" * len(_COLUMNS.split(",")))})
 ON CONFLICT(id) DO UPDATE SET {", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in _COLUMNS.split(",")[1:])}
 WHERE excluded.version >= mentions.version
+RETURNING rowid
+"""
+_UPSERT_DOC = """
+INSERT INTO mention_docs (rowid, text, doc) VALUES (?, ?, ?)
+ON CONFLICT(rowid) DO UPDATE SET text = excluded.text, doc = excluded.doc
 """
 
 # (column, direction source, nulls last); "order" takes the request's asc/desc.
@@ -164,6 +175,7 @@ class SqliteMentionStore:
             connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
             connection.execute("PRAGMA synchronous = NORMAL")  # durable across process crashes in WAL
             connection.execute("PRAGMA cache_size = -32768")  # 32 MiB per connection
+            connection.execute("PRAGMA mmap_size = 268435456")  # reads map the file instead of copying pages
             self._local.connection = connection
         return connection
 
@@ -231,14 +243,16 @@ class SqliteMentionStore:
             try:
                 for mention in mentions:
                     try:
-                        row = _row(mention)
+                        row, text, doc = _row(mention)
                     except (ValueError, TypeError) as error:
                         report.failed[mention.id] = f"{type(error).__name__}: {error}"[:500]
                         continue
-                    if connection.execute(_UPSERT, row).rowcount:
-                        report.written += 1
-                    else:
+                    written = connection.execute(_UPSERT, row).fetchone()
+                    if written is None:
                         report.stale += 1
+                        continue
+                    connection.execute(_UPSERT_DOC, (written[0], text, doc))
+                    report.written += 1
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -252,14 +266,23 @@ class SqliteMentionStore:
         now = datetime.now(UTC)
         marker = {"id": mention_id, "tenant": tenant, "erased_at": now.isoformat(), "ingested_at": now.isoformat()}
         with self._errors():
-            self._connection().execute(
-                "UPDATE mentions SET version = ?, erased = 1, deleted = 0, competitor = NULL, location = NULL, "
-                "provider = NULL, source = NULL, kind = NULL, language = NULL, label = NULL, rating = NULL, "
-                "rating_effective = NULL, occurred_ms = NULL, ingested_ms = ?, "
-                + ", ".join(f"aspect_{a} = NULL" for a in ASPECTS)
-                + ", topics = '[]', text = '', doc = ? WHERE id = ? AND tenant = ?",
-                (ERASED_VERSION, _ms(now), json.dumps(marker), mention_id, tenant),
-            )
+            connection = self._connection()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                row = connection.execute(
+                    "UPDATE mentions SET version = ?, erased = 1, deleted = 0, competitor = NULL, location = NULL, "
+                    "provider = NULL, source = NULL, kind = NULL, language = NULL, label = NULL, rating = NULL, "
+                    "rating_effective = NULL, occurred_ms = NULL, ingested_ms = ?, month_utc = NULL, topics = NULL, "
+                    + ", ".join(f"aspect_{a} = NULL" for a in ASPECTS)
+                    + " WHERE id = ? AND tenant = ? RETURNING rowid",
+                    (ERASED_VERSION, _ms(now), mention_id, tenant),
+                ).fetchone()
+                if row is not None:
+                    connection.execute(_UPSERT_DOC, (row[0], "", json.dumps(marker)))
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
         return True
 
     def refresh(self) -> None:
@@ -277,7 +300,11 @@ class SqliteMentionStore:
         with self._errors():
             row = (
                 self._connection()
-                .execute("SELECT doc FROM mentions WHERE id = ? AND tenant = ? AND erased = 0", (mention_id, tenant))
+                .execute(
+                    "SELECT d.doc FROM mentions m JOIN mention_docs d ON d.rowid = m.rowid "
+                    "WHERE m.id = ? AND m.tenant = ? AND m.erased = 0",
+                    (mention_id, tenant),
+                )
                 .fetchone()
             )
         return _public(json.loads(row[0])) if row else None
@@ -307,19 +334,29 @@ class SqliteMentionStore:
             after_sql, after_params = _after(keys, values)
         order = ", ".join(f"{c} IS NULL, {c} {d.upper()}" if c == "m.rating" else f"{c} {d.upper()}" for c, d in keys)
         sql = (
-            f"SELECT m.rowid, m.doc, {score}, {', '.join(c for c, _ in keys)} FROM {source} "
+            f"SELECT m.rowid, {score}, {', '.join(c for c, _ in keys)} FROM {source} "
             f"WHERE {match_sql}{where.sql}{after_sql} ORDER BY {order} LIMIT ?"
         )
         with self._errors():
             connection = self._connection()
             rows = connection.execute(sql, [*match_params, *where.params, *after_params, request.size]).fetchall()
+            docs = self._docs(connection, [r[0] for r in rows])
             total = self._count(connection, where)
             highlights = self._highlights(connection, where.fts, [r[0] for r in rows]) if ranked else {}
         hits = [
-            SearchHit(mention=_public(json.loads(r[1])), highlights=highlights.get(r[0], []), score=r[2]) for r in rows
+            SearchHit(mention=_public(json.loads(docs[r[0]])), highlights=highlights.get(r[0], []), score=r[1])
+            for r in rows
         ]
-        next_cursor = encode_cursor(sort_key, list(rows[-1][3:])) if len(rows) == request.size else None
+        next_cursor = encode_cursor(sort_key, list(rows[-1][2:])) if len(rows) == request.size else None
         return SearchPage(total=total, hits=hits, next_cursor=next_cursor)
+
+    @staticmethod
+    def _docs(connection: sqlite3.Connection, rowids: list[int]) -> dict[int, str]:
+        if not rowids:
+            return {}
+        placeholders = ", ".join("?" * len(rowids))
+        sql = f"SELECT rowid, doc FROM mention_docs WHERE rowid IN ({placeholders})"
+        return dict(connection.execute(sql, rowids).fetchall())
 
     def _count(self, connection: sqlite3.Connection, where: _Where) -> int:
         return int(
@@ -374,14 +411,18 @@ class SqliteMentionStore:
                     ("provider", "provider", 200),
                 )
             }
-            topics = [
-                TopicBucket(key, count, negative)
-                for key, count, negative in connection.execute(
-                    "SELECT t.value, count(*) c, sum(m.label = 'negative') FROM mentions m, json_each(m.topics) t "
-                    f"WHERE {condition} GROUP BY t.value ORDER BY c DESC, t.value LIMIT 50",
-                    params,
-                )
-            ]
+            topic_counts: dict[str, list[int]] = {}
+            for key, count, negative in connection.execute(
+                "SELECT m.topics, count(*), sum(m.label = 'negative') FROM mentions m "
+                f"WHERE {condition} AND m.topics IS NOT NULL GROUP BY m.topics",
+                params,
+            ):
+                for topic in key.strip("|").split("|"):
+                    cell = topic_counts.setdefault(topic, [0, 0])
+                    cell[0] += count
+                    cell[1] += negative
+            ranked = sorted(topic_counts.items(), key=lambda kv: (-kv[1][0], kv[0]))[:50]
+            topics = [TopicBucket(key, count, negative) for key, (count, negative) in ranked]
             histogram = self._histogram(connection, condition, params, request, first, last)
         return Stats(
             total=total,
@@ -486,7 +527,7 @@ class SqliteMentionStore:
             return []
         group = "m.location" if request.by == "location" else "m.provider"
         sql = (
-            f"SELECT {group} g, m.source s, strftime('%Y-%m', m.occurred_ms / 1000, 'unixepoch') mo, "
+            f"SELECT {group} g, m.source s, m.month_utc mo, "
             f"sum(m.rating_effective), count(m.rating_effective) FROM mentions m "
             f"WHERE {_with_fts(where)} AND {group} IS NOT NULL AND m.source IS NOT NULL "
             f"GROUP BY g, s, mo HAVING count(m.rating_effective) > 0 ORDER BY g, s, mo"
@@ -497,7 +538,7 @@ class SqliteMentionStore:
             RatingCell(
                 group=g,
                 source=s,
-                month=datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC),
+                month=datetime(month // 100, month % 100, 1, tzinfo=UTC),
                 rating_sum=total,
                 count=n,
             )
@@ -506,11 +547,18 @@ class SqliteMentionStore:
 
 
 # ----------------------------------------------------------------------------- helpers
-def _row(mention: ScoredMention) -> tuple[Any, ...]:
+def _topics_key(topics: Sequence[str]) -> str | None:
+    """Topics as one indexed string, ``|a|b|`` (sorted): few distinct values, matched by ``instr``."""
+    clean = sorted({t for t in topics if "|" not in t})
+    return "|" + "|".join(clean) + "|" if clean else None
+
+
+def _row(mention: ScoredMention) -> tuple[tuple[Any, ...], str, str]:
+    """The narrow row, the text and the stored document of a mention."""
     doc = document_from_mention(mention)
     occurred = mention.published_at or mention.fetched_at
     aspects = mention.sentiment.aspects
-    return (
+    row = (
         mention.id,
         mention.tenant,
         _ms(mention.revision_time),
@@ -527,11 +575,11 @@ def _row(mention: ScoredMention) -> tuple[Any, ...]:
         doc["rating_effective"],
         _ms(occurred),
         _ms(mention.ingested_at),
+        int(occurred.astimezone(UTC).strftime("%Y%m")),
+        _topics_key(mention.sentiment.topics),
         *(aspects.get(a) for a in ASPECTS),
-        json.dumps(mention.sentiment.topics),
-        mention.text,
-        json.dumps(_public(doc), separators=(",", ":")),
     )
+    return row, mention.text, json.dumps(_public(doc), separators=(",", ":"))
 
 
 def _where(tenant: str, f: MentionFilter, *, side_by_side: bool = False) -> _Where:
@@ -550,8 +598,8 @@ def _where(tenant: str, f: MentionFilter, *, side_by_side: bool = False) -> _Whe
             clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
             params.extend(values)
     if f.topic:
-        clauses.append(f"EXISTS (SELECT 1 FROM json_each(m.topics) WHERE value IN ({', '.join('?' * len(f.topic))}))")
-        params.extend(f.topic)
+        clauses.append("(" + " OR ".join("instr(m.topics, ?) > 0" for _ in f.topic) + ")")
+        params.extend(f"|{t}|" for t in f.topic)
     if side_by_side and f.competitor:
         clauses.append(f"(m.competitor IS NULL OR m.competitor IN ({', '.join('?' * len(f.competitor))}))")
         params.extend(f.competitor)
