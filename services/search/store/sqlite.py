@@ -391,10 +391,18 @@ class SqliteMentionStore:
         condition, params = _with_fts(where), _fts_params(where)
         with self._errors():
             connection = self._connection()
-            total, average, first, last = connection.execute(
-                f"SELECT count(*), avg(rating), min(occurred_ms), max(occurred_ms) FROM mentions m WHERE {condition}",
+            # One pass gives the sentiment facet and the totals (labels are few).
+            by_label = connection.execute(
+                "SELECT label, count(*), sum(rating), count(rating), min(occurred_ms), max(occurred_ms) "
+                f"FROM mentions m WHERE {condition} GROUP BY label",
                 params,
-            ).fetchone()
+            ).fetchall()
+            total = sum(r[1] for r in by_label)
+            rated = sum(r[3] for r in by_label)
+            average = sum(r[2] or 0.0 for r in by_label) / rated if rated else None
+            first = min((r[4] for r in by_label), default=None)
+            last = max((r[5] for r in by_label), default=None)
+            labels = sorted(((r[0], r[1]) for r in by_label if r[0] is not None), key=lambda kv: (-kv[1], kv[0]))
             facets = {
                 name: [
                     Bucket(key, count)
@@ -405,7 +413,6 @@ class SqliteMentionStore:
                     )
                 ]
                 for name, column, size in (
-                    ("label", "label", 3),
                     ("source", "source", 50),
                     ("location", "location", 200),
                     ("provider", "provider", 200),
@@ -426,7 +433,7 @@ class SqliteMentionStore:
             histogram = self._histogram(connection, condition, params, request, first, last)
         return Stats(
             total=total,
-            by_sentiment=facets["label"],
+            by_sentiment=[Bucket(key, count) for key, count in labels],
             by_source=facets["source"],
             by_location=facets["location"],
             by_provider=facets["provider"],
