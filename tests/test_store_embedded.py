@@ -230,3 +230,46 @@ def test_histogram_buckets_follow_the_time_zone_across_dst() -> None:
         "2026-03-10T00:00:00-04:00",
     ]
     assert [s.day for s in bucket_starts(first, last, "week", zone)] == [2, 9]
+
+
+def test_practice_profiles_and_an_append_only_audit_trail_share_the_file(tmp_path: Path) -> None:
+    from services.search.audit.models import AuditQuery, AuditRecord
+    from services.search.practice.models import PracticeProfile
+    from services.search.store.sqlite_file import SqliteFile
+    from services.search.store.sqlite_records import SqliteAuditLog, SqlitePracticeStore
+
+    file = SqliteFile(tmp_path / "search.sqlite3")
+    practices, audit = SqlitePracticeStore(file), SqliteAuditLog(file)
+    practices.ensure_schema()
+    audit.ensure_schema()
+    assert practices.get(TENANT).display_name == TENANT  # the default of a practice never configured
+    practices.save(PracticeProfile(tenant=TENANT, display_name="Northside", updated_at=BASE))
+    assert practices.get(TENANT).display_name == "Northside"
+
+    for i in range(7):
+        audit.append(
+            AuditRecord(
+                id=f"rec-{i}",
+                at=BASE + timedelta(seconds=i // 2),  # pairs share a time: the id breaks the tie
+                tenant=TENANT,
+                actor="abc123",
+                role="admin",
+                action="mentions.erase" if i % 2 else "mentions.search",
+                method="GET",
+                route="/v1/mentions",
+                targets=[f"m-{i}"],
+                status=200,
+            )
+        )
+    seen, cursor = [], None
+    while True:
+        records, cursor = audit.query(TENANT, AuditQuery(size=3, cursor=cursor))  # type: ignore[call-arg]
+        seen.extend(r.id for r in records)
+        if not cursor:
+            break
+    assert seen == [f"rec-{i}" for i in (6, 5, 4, 3, 2, 1, 0)]
+    erased, _ = audit.query(TENANT, AuditQuery(action=["mentions.erase"], target="m-3"))  # type: ignore[call-arg]
+    assert [r.id for r in erased] == ["rec-3"]
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        file.connection().execute("DELETE FROM audit")
+    assert len(audit.query(TENANT, AuditQuery())[0]) == 7  # type: ignore[call-arg]

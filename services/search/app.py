@@ -29,6 +29,8 @@ from services.search.store.base import MentionStore, StoreUnavailable
 from services.search.store.engines import EngineName, SearchEngine, connect
 from services.search.store.indexed import EngineMentionStore
 from services.search.store.sqlite import SqliteMentionStore
+from services.search.store.sqlite_file import SqliteFile
+from services.search.store.sqlite_records import SqliteAuditLog, SqlitePracticeStore
 from services.search.testimonials.api import blueprint as testimonials_blueprint
 from services.search.testimonials.public import blueprint as public_testimonials_blueprint
 from services.search.testimonials.store import CurationStore, EngineCurationStore
@@ -39,7 +41,7 @@ log = logging.getLogger(__name__)
 def build_store(settings: Settings) -> EngineMentionStore | SqliteMentionStore:
     """The mention store the settings name: the search service and the indexer both use this."""
     if settings.search_engine == "embedded":
-        return SqliteMentionStore(settings.search_database)
+        return SqliteMentionStore(SqliteFile(settings.search_database))
     return build_engine_store(settings)
 
 
@@ -73,14 +75,29 @@ def build_curation_store(settings: Settings, store: MentionStore | None = None) 
     return EngineCurationStore(engine, alias, shards=settings.index_shards, replicas=settings.index_replicas)
 
 
-def build_practice_store(settings: Settings, store: MentionStore | None = None) -> EnginePracticeStore:
-    """Practice profiles (``<alias>-practices``)."""
+def _embedded_file(settings: Settings, store: MentionStore | None) -> SqliteFile | None:
+    """The SQLite file of an embedded mention store, which the record stores share; None on an engine."""
+    if isinstance(store, SqliteMentionStore):
+        return store.file
+    if store is None and settings.search_engine == "embedded":
+        return SqliteFile(settings.search_database)
+    return None
+
+
+def build_practice_store(
+    settings: Settings, store: MentionStore | None = None
+) -> EnginePracticeStore | SqlitePracticeStore:
+    """Practice profiles (``<alias>-practices``, or a table of the embedded file)."""
+    if (file := _embedded_file(settings, store)) is not None:
+        return SqlitePracticeStore(file)
     engine, alias = _beside(settings, store)
     return EnginePracticeStore(engine, alias, shards=settings.index_shards, replicas=settings.index_replicas)
 
 
-def build_audit_log(settings: Settings, store: MentionStore | None = None) -> EngineAuditLog:
-    """The audit trail (``<alias>-audit``)."""
+def build_audit_log(settings: Settings, store: MentionStore | None = None) -> EngineAuditLog | SqliteAuditLog:
+    """The audit trail (``<alias>-audit``, or an append-only table of the embedded file)."""
+    if (file := _embedded_file(settings, store)) is not None:
+        return SqliteAuditLog(file)
     engine, alias = _beside(settings, store)
     return EngineAuditLog(engine, alias, shards=settings.index_shards, replicas=settings.index_replicas)
 

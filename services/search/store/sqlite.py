@@ -18,10 +18,8 @@ import html
 import json
 import logging
 import sqlite3
-import threading
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,13 +41,15 @@ from services.search.store.base import (
     SearchRequest,
     Stats,
     StatsRequest,
-    StoreUnavailable,
     TimeBucket,
     TopicBucket,
     WriteReport,
 )
 from services.search.store.fts_query import FtsQuery, translate
 from services.search.store.indexed import ERASED_VERSION, _public, document_from_mention
+from services.search.store.sqlite_file import EmbeddedStoreError, SqliteFile
+
+__all__ = ["EmbeddedStoreError", "SqliteMentionStore", "bucket_starts"]
 
 log = logging.getLogger(__name__)
 
@@ -131,14 +131,6 @@ _SORTS: dict[str, list[tuple[str, str]]] = {
 }
 
 
-class EmbeddedStoreError(RuntimeError):
-    """The database file cannot be used (corrupt, not a database, locked): refuse to start.
-
-    Not a ``StoreUnavailable``: starting anyway would serve an empty or partial store, or
-    create a fresh one beside the damaged file, which is silent data loss.
-    """
-
-
 def _ms(value: datetime | None) -> int | None:
     return None if value is None else int(value.timestamp() * 1000)
 
@@ -159,77 +151,25 @@ class SqliteMentionStore:
 
     full_text_analysis = True  # English stemming (porter) and synonyms (query expansion)
 
-    def __init__(self, path: Path, *, busy_timeout_ms: int = 10_000) -> None:
-        self.path = Path(path)
-        self._busy_timeout_ms = busy_timeout_ms
-        self._local = threading.local()
-
-    # ------------------------------------------------------------------------- connections
-    def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(
-                self.path, timeout=self._busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
-            )
-            connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-            connection.execute("PRAGMA synchronous = NORMAL")  # durable across process crashes in WAL
-            connection.execute("PRAGMA cache_size = -32768")  # 32 MiB per connection
-            connection.execute("PRAGMA mmap_size = 268435456")  # reads map the file instead of copying pages
-            self._local.connection = connection
-        return connection
-
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        """SQLite errors at run time become ``StoreUnavailable`` (a 503, retried later)."""
-        try:
-            yield
-        except sqlite3.OperationalError as error:
-            raise StoreUnavailable(f"embedded store {self.path}: {error}") from error
-        except sqlite3.DatabaseError as error:
-            raise StoreUnavailable(f"embedded store {self.path} is damaged: {error}") from error
+    def __init__(self, path: Path | SqliteFile, *, busy_timeout_ms: int = 10_000) -> None:
+        self.file = path if isinstance(path, SqliteFile) else SqliteFile(path, busy_timeout_ms=busy_timeout_ms)
+        self.path = self.file.path
+        self._connection = self.file.connection
+        self._errors = self.file.errors
 
     def close(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-            self._local.connection = None
+        self.file.close()
 
     # ------------------------------------------------------------------------- schema
     def ensure_schema(self) -> None:
-        """Open (or create) the file, check it, and create the tables.
-
-        A file that is not an SQLite database, fails the quick check, or stays locked past the
-        busy timeout raises ``EmbeddedStoreError`` naming the file, so the service refuses to
-        start instead of serving nothing.
-        """
-        try:
-            connection = self._connection()
-            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise EmbeddedStoreError(f"{self.path}: cannot switch to WAL (journal_mode is {mode})")
-            problems = [row[0] for row in connection.execute("PRAGMA quick_check")]
-            if problems != ["ok"]:
-                raise EmbeddedStoreError(f"{self.path} is corrupt: {'; '.join(problems[:5])}")
-            connection.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
-            row = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        """Open (or create) the file, check it, create the tables (see ``SqliteFile.create``)."""
+        self.file.create(_SCHEMA)
+        with self.file.transaction() as connection:
+            row = connection.execute("SELECT value FROM meta WHERE key = 'mentions_schema'").fetchone()
             if row is None:
-                connection.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                connection.execute("INSERT INTO meta VALUES ('mentions_schema', ?)", (str(SCHEMA_VERSION),))
             elif int(row[0]) != SCHEMA_VERSION:
-                raise EmbeddedStoreError(f"{self.path} has schema {row[0]}; this code reads {SCHEMA_VERSION}")
-        except EmbeddedStoreError:
-            self.close()
-            raise
-        except sqlite3.OperationalError as error:
-            self.close()
-            if "locked" in str(error) or "busy" in str(error):
-                raise EmbeddedStoreError(
-                    f"{self.path} is locked by another process (waited {self._busy_timeout_ms} ms): {error}"
-                ) from error
-            raise EmbeddedStoreError(f"{self.path} cannot be opened: {error}") from error
-        except sqlite3.DatabaseError as error:
-            self.close()
-            raise EmbeddedStoreError(f"{self.path} is not a usable SQLite database: {error}") from error
+                raise EmbeddedStoreError(f"{self.path} has mentions schema {row[0]}; this code reads {SCHEMA_VERSION}")
 
     # ------------------------------------------------------------------------- writes
     def upsert(self, mentions: Sequence[ScoredMention]) -> WriteReport:
@@ -237,26 +177,19 @@ class SqliteMentionStore:
         report = WriteReport()
         if not mentions:
             return report
-        with self._errors():
-            connection = self._connection()
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                for mention in mentions:
-                    try:
-                        row, text, doc = _row(mention)
-                    except (ValueError, TypeError) as error:
-                        report.failed[mention.id] = f"{type(error).__name__}: {error}"[:500]
-                        continue
-                    written = connection.execute(_UPSERT, row).fetchone()
-                    if written is None:
-                        report.stale += 1
-                        continue
-                    connection.execute(_UPSERT_DOC, (written[0], text, doc))
-                    report.written += 1
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
+        with self.file.transaction() as connection:
+            for mention in mentions:
+                try:
+                    row, text, doc = _row(mention)
+                except (ValueError, TypeError) as error:
+                    report.failed[mention.id] = f"{type(error).__name__}: {error}"[:500]
+                    continue
+                written = connection.execute(_UPSERT, row).fetchone()
+                if written is None:
+                    report.stale += 1
+                    continue
+                connection.execute(_UPSERT_DOC, (written[0], text, doc))
+                report.written += 1
         return report
 
     def erase(self, tenant: str, mention_id: str) -> bool:
@@ -265,24 +198,17 @@ class SqliteMentionStore:
             return False
         now = datetime.now(UTC)
         marker = {"id": mention_id, "tenant": tenant, "erased_at": now.isoformat(), "ingested_at": now.isoformat()}
-        with self._errors():
-            connection = self._connection()
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                row = connection.execute(
-                    "UPDATE mentions SET version = ?, erased = 1, deleted = 0, competitor = NULL, location = NULL, "
-                    "provider = NULL, source = NULL, kind = NULL, language = NULL, label = NULL, rating = NULL, "
-                    "rating_effective = NULL, occurred_ms = NULL, ingested_ms = ?, month_utc = NULL, topics = NULL, "
-                    + ", ".join(f"aspect_{a} = NULL" for a in ASPECTS)
-                    + " WHERE id = ? AND tenant = ? RETURNING rowid",
-                    (ERASED_VERSION, _ms(now), mention_id, tenant),
-                ).fetchone()
-                if row is not None:
-                    connection.execute(_UPSERT_DOC, (row[0], "", json.dumps(marker)))
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
+        with self.file.transaction() as connection:
+            row = connection.execute(
+                "UPDATE mentions SET version = ?, erased = 1, deleted = 0, competitor = NULL, location = NULL, "
+                "provider = NULL, source = NULL, kind = NULL, language = NULL, label = NULL, rating = NULL, "
+                "rating_effective = NULL, occurred_ms = NULL, ingested_ms = ?, month_utc = NULL, topics = NULL, "
+                + ", ".join(f"aspect_{a} = NULL" for a in ASPECTS)
+                + " WHERE id = ? AND tenant = ? RETURNING rowid",
+                (ERASED_VERSION, _ms(now), mention_id, tenant),
+            ).fetchone()
+            if row is not None:
+                connection.execute(_UPSERT_DOC, (row[0], "", json.dumps(marker)))
         return True
 
     def refresh(self) -> None:
