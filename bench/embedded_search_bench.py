@@ -109,7 +109,7 @@ def measure(store: MentionStore, mentions: list[Any], queries: int) -> dict[str,
 
 
 _CHILD = """
-import resource, sys, json
+import sys
 sys.path.insert(0, {root!r})
 if {open_store}:
     from bench.embedded_search_bench import query_mix
@@ -120,7 +120,8 @@ if {open_store}:
     for i in range(100):
         search(i)
         analytics(i)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec.
+print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")))
 """
 
 
@@ -162,6 +163,12 @@ def main() -> None:
         index = 0 if kind == "search" else 1
         return round(percentile(mine[index], q) / percentile(theirs[index], q), 2)
 
+    ratios = {
+        "search_p50": ratio("search", 0.5),
+        "search_p95": ratio("search", 0.95),
+        "analytics_p50": ratio("analytics", 0.5),
+        "analytics_p95": ratio("analytics", 0.95),
+    }
     for result in results.values():
         result.pop("_raw")
     report = {
@@ -172,13 +179,9 @@ def main() -> None:
         "embedded_file_mb": file_mb,
         "memory_peak_rss": memory,
         **results,
-        "ratio_embedded_to_es": {
-            "search_p50": ratio("search", 0.5),
-            "search_p95": ratio("search", 0.95),
-            "analytics_p50": ratio("analytics", 0.5),
-            "analytics_p95": ratio("analytics", 0.95),
-        },
+        "ratio_embedded_to_es": ratios,
         "bench_process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "note": "memory_peak_rss is VmHWM of a fresh child; bench_process holds the 100,000 mention objects",
     }
     print(json.dumps(report, indent=2))
 

@@ -14,7 +14,6 @@ import pytest
 
 from common.schema import Mention, MentionIn, ScoredMention, SentimentResult
 from services.search.app import create_app
-from services.search.store.sqlite import SqliteMentionStore
 
 TENANT = "compare-" + uuid.uuid4().hex[:8]
 OTHER = "compare-other-" + uuid.uuid4().hex[:8]
@@ -170,9 +169,7 @@ def test_comparison_shows_share_of_voice_ratings_and_trend(client, profile) -> N
 
 
 def test_comparison_can_be_limited_to_some_competitors(client, profile) -> None:  # type: ignore[no-untyped-def]
-    body = call(
-        client, "GET", "/v1/competitors/compare", query_string={"competitor": "metro-radiology"}
-    ).get_json()
+    body = call(client, "GET", "/v1/competitors/compare", query_string={"competitor": "metro-radiology"}).get_json()
     assert [row["competitor"] for row in body["practices"]] == [None, "metro-radiology"]
     assert body["total"] == 4
 
@@ -187,12 +184,7 @@ def test_the_public_feed_names_the_practice_by_its_display_name(client, profile)
     assert feed["practice"] == TENANT and feed["practice_name"] == "Northside Imaging Center"
 
 
-def test_testimonial_candidates_never_include_competitors(client, any_store) -> None:  # type: ignore[no-untyped-def]
-    if isinstance(any_store, SqliteMentionStore):
-        pytest.skip(
-            "the curation store reads candidates from the engine's mentions index; it has no embedded "
-            "(SQLite) implementation yet (issue 8), so it cannot see mentions held by the embedded store"
-        )
+def test_testimonial_candidates_never_include_competitors(client) -> None:  # type: ignore[no-untyped-def]
     response = call(client, "GET", "/v1/testimonials/candidates", query_string={"limit": 50})
     assert response.status_code == 200, response.get_json()
     assert all(item["mention"]["competitor"] is None for item in response.get_json()["items"])

@@ -30,7 +30,7 @@ from services.search.store.engines import EngineName, SearchEngine, connect
 from services.search.store.indexed import EngineMentionStore
 from services.search.store.sqlite import SqliteMentionStore
 from services.search.store.sqlite_file import SqliteFile
-from services.search.store.sqlite_records import SqliteAuditLog, SqlitePracticeStore
+from services.search.store.sqlite_records import SqliteAuditLog, SqliteCurationStore, SqlitePracticeStore
 from services.search.testimonials.api import blueprint as testimonials_blueprint
 from services.search.testimonials.public import blueprint as public_testimonials_blueprint
 from services.search.testimonials.store import CurationStore, EngineCurationStore
@@ -69,12 +69,6 @@ def _beside(settings: Settings, store: MentionStore | None) -> tuple[SearchEngin
     return connect(engine_name(settings), settings.search_hosts), settings.index_alias
 
 
-def build_curation_store(settings: Settings, store: MentionStore | None = None) -> EngineCurationStore:
-    """Testimonial decisions and authorisations (``<alias>-testimonials``...)."""
-    engine, alias = _beside(settings, store)
-    return EngineCurationStore(engine, alias, shards=settings.index_shards, replicas=settings.index_replicas)
-
-
 def _embedded_file(settings: Settings, store: MentionStore | None) -> SqliteFile | None:
     """The SQLite file of an embedded mention store, which the record stores share; None on an engine."""
     if isinstance(store, SqliteMentionStore):
@@ -82,6 +76,16 @@ def _embedded_file(settings: Settings, store: MentionStore | None) -> SqliteFile
     if store is None and settings.search_engine == "embedded":
         return SqliteFile(settings.search_database)
     return None
+
+
+def build_curation_store(
+    settings: Settings, store: MentionStore | None = None
+) -> EngineCurationStore | SqliteCurationStore:
+    """Testimonial decisions and authorisations (``<alias>-testimonials``..., or tables of the embedded file)."""
+    if (file := _embedded_file(settings, store)) is not None:
+        return SqliteCurationStore(file)
+    engine, alias = _beside(settings, store)
+    return EngineCurationStore(engine, alias, shards=settings.index_shards, replicas=settings.index_replicas)
 
 
 def build_practice_store(
