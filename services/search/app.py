@@ -13,6 +13,7 @@ from common.keys import KeyIssuer
 from common.logging import configure_logging
 from common.settings import Settings
 from services.alerts.api import blueprint as alerts_blueprint
+from services.alerts.sqlite_store import SqliteAlertStore
 from services.alerts.store import AlertStore, EngineAlertStore
 from services.search.api import blueprint
 from services.search.audit.api import blueprint as audit_blueprint
@@ -56,8 +57,8 @@ def build_engine_store(settings: Settings) -> EngineMentionStore:
 def engine_name(settings: Settings) -> EngineName:
     if settings.search_engine == "embedded":
         raise ValueError(
-            "RADAR_SEARCH_ENGINE=embedded: the curation, practice, audit and alert records have no embedded "
-            "store yet (issue 8); pass them to create_app or use elasticsearch/opensearch"
+            "RADAR_SEARCH_ENGINE=embedded has no search engine to connect to; "
+            "use the embedded stores (build_store and the build_*_store functions)"
         )
     return settings.search_engine
 
@@ -106,8 +107,10 @@ def build_audit_log(settings: Settings, store: MentionStore | None = None) -> En
     return EngineAuditLog(engine, alias, shards=settings.index_shards, replicas=settings.index_replicas)
 
 
-def build_alert_store(settings: Settings, store: MentionStore | None = None) -> EngineAlertStore:
-    """Alert rules and history (``<alias>-alert-rules``, ``<alias>-alerts``)."""
+def build_alert_store(settings: Settings, store: MentionStore | None = None) -> EngineAlertStore | SqliteAlertStore:
+    """Alert rules and history (``<alias>-alert-rules``, ``<alias>-alerts``, or tables of the embedded file)."""
+    if (file := _embedded_file(settings, store)) is not None:
+        return SqliteAlertStore(file)
     engine, alias = _beside(settings, store)
     return EngineAlertStore(engine, alias, shards=settings.index_shards, replicas=settings.index_replicas)
 

@@ -57,6 +57,8 @@ class SqliteFile:
         """SQLite errors at run time become ``StoreUnavailable`` (a 503, retried later)."""
         try:
             yield
+        except sqlite3.IntegrityError:
+            raise  # a constraint said no (create-if-absent): the caller's answer, not an outage
         except sqlite3.OperationalError as error:
             raise StoreUnavailable(f"embedded store {self.path}: {error}") from error
         except sqlite3.DatabaseError as error:
