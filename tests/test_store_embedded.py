@@ -273,3 +273,31 @@ def test_practice_profiles_and_an_append_only_audit_trail_share_the_file(tmp_pat
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         file.connection().execute("DELETE FROM audit")
     assert len(audit.query(TENANT, AuditQuery())[0]) == 7  # type: ignore[call-arg]
+
+
+def test_the_search_app_runs_on_one_embedded_file_and_refuses_a_damaged_one(settings, bus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from services.search.app import create_app
+    from tests.conftest import ADMIN_KEY
+    from tests.conftest import TENANT as APP_TENANT
+
+    embedded = settings.model_copy(update={"search_engine": "embedded", "data_dir": tmp_path / "data"})
+    app = create_app(embedded, bus=bus)
+    store = app.extensions["radar.store"]
+    assert isinstance(store, SqliteMentionStore) and store.path == tmp_path / "data" / "search.sqlite3"
+    store.upsert([mention(i, tenant=APP_TENANT) for i in range(5)])
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    assert client.get("/v1/mentions", query_string={"q": "visit"}, headers=headers).get_json()["total"] == 5
+    assert client.get("/v1/practice", headers=headers).status_code == 200
+    assert client.get("/v1/alerts", headers=headers).status_code == 200
+    with sqlite3.connect(store.path) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        audited = connection.execute("SELECT count(*) FROM audit").fetchone()[0]
+    assert {"mentions", "practices", "audit", "testimonials", "authorisations", "alert_rules", "alerts"} <= tables
+    assert audited >= 1, "the searches were audited in the same file"
+
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "search.sqlite3").write_bytes(b"not a database" * 100)
+    with pytest.raises(EmbeddedStoreError):
+        create_app(settings.model_copy(update={"search_engine": "embedded", "data_dir": damaged}), bus=bus)
