@@ -20,6 +20,7 @@ import logging
 import sqlite3
 from bisect import bisect_right
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -156,8 +157,12 @@ class SqliteMentionStore:
         self.path = self.file.path
         self._connection = self.file.connection
         self._errors = self.file.errors
+        self._executor: ThreadPoolExecutor | None = None
 
     def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
         self.file.close()
 
     # ------------------------------------------------------------------------- schema
@@ -311,41 +316,69 @@ class SqliteMentionStore:
         return result
 
     def stats(self, tenant: str, request: StatsRequest) -> Stats:
+        """Facets and the time histogram; the independent passes run side by side.
+
+        Each pass is one scan of the covering index; SQLite releases the GIL while it scans,
+        so on a machine with free cores the wall time is that of the slowest pass.
+        """
         where = _where(tenant, request)
+        empty = Stats(0, [], [], [], [], [], [], None)
         if where.fts is not None and where.fts.matches_nothing:
-            return Stats(0, [], [], [], [], [], [], None)
+            return empty
         condition, params = _with_fts(where), _fts_params(where)
         with self._errors():
-            connection = self._connection()
-            # One pass gives the sentiment facet and the totals (labels are few).
-            by_label = connection.execute(
-                "SELECT label, count(*), sum(rating), count(rating), min(occurred_ms), max(occurred_ms) "
-                f"FROM mentions m WHERE {condition} GROUP BY label",
-                params,
-            ).fetchall()
-            total = sum(r[1] for r in by_label)
-            rated = sum(r[3] for r in by_label)
-            average = sum(r[2] or 0.0 for r in by_label) / rated if rated else None
-            first = min((r[4] for r in by_label), default=None)
-            last = max((r[5] for r in by_label), default=None)
-            labels = sorted(((r[0], r[1]) for r in by_label if r[0] is not None), key=lambda kv: (-kv[1], kv[0]))
+            # The tenant's whole date range (two index probes): every filtered row lies inside.
+            first, last = (
+                self._connection()
+                .execute(
+                    "SELECT (SELECT min(occurred_ms) FROM mentions WHERE tenant = ?), "
+                    "(SELECT max(occurred_ms) FROM mentions WHERE tenant = ?)",
+                    (tenant, tenant),
+                )
+                .fetchone()
+            )
+            if first is None or last is None:
+                return empty
+            pool = self._pool()
             facets = {
-                name: [
-                    Bucket(key, count)
-                    for key, count in connection.execute(
-                        f"SELECT {column}, count(*) c FROM mentions m WHERE {condition} AND {column} IS NOT NULL "
-                        f"GROUP BY {column} ORDER BY c DESC, {column} LIMIT {size}",
-                        params,
-                    )
-                ]
+                name: pool.submit(self._facet, column, size, condition, params)
                 for name, column, size in (
                     ("source", "source", 50),
                     ("location", "location", 200),
                     ("provider", "provider", 200),
                 )
             }
-            topic_counts: dict[str, list[int]] = {}
-            for key, count, negative in connection.execute(
+            topics = pool.submit(self._topics, condition, params)
+            histogram, by_label, total, average = self._histogram(condition, params, request, first, last)
+            return Stats(
+                total=total,
+                by_sentiment=by_label,
+                by_source=facets["source"].result(),
+                by_location=facets["location"].result(),
+                by_provider=facets["provider"].result(),
+                by_topic=topics.result(),
+                histogram=histogram,
+                average_rating=average,
+            )
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sqlite-stats")
+        return self._executor
+
+    def _facet(self, column: str, size: int, condition: str, params: list[Any]) -> list[Bucket]:
+        with self._errors():
+            rows = self._connection().execute(
+                f"SELECT {column}, count(*) c FROM mentions m WHERE {condition} AND {column} IS NOT NULL "
+                f"GROUP BY {column} ORDER BY c DESC, {column} LIMIT {size}",
+                params,
+            )
+            return [Bucket(key, count) for key, count in rows]
+
+    def _topics(self, condition: str, params: list[Any]) -> list[TopicBucket]:
+        topic_counts: dict[str, list[int]] = {}
+        with self._errors():
+            for key, count, negative in self._connection().execute(
                 "SELECT m.topics, count(*), sum(m.label = 'negative') FROM mentions m "
                 f"WHERE {condition} AND m.topics IS NOT NULL GROUP BY m.topics",
                 params,
@@ -354,37 +387,20 @@ class SqliteMentionStore:
                     cell = topic_counts.setdefault(topic, [0, 0])
                     cell[0] += count
                     cell[1] += negative
-            ranked = sorted(topic_counts.items(), key=lambda kv: (-kv[1][0], kv[0]))[:50]
-            topics = [TopicBucket(key, count, negative) for key, (count, negative) in ranked]
-            histogram = self._histogram(connection, condition, params, request, first, last)
-        return Stats(
-            total=total,
-            by_sentiment=[Bucket(key, count) for key, count in labels],
-            by_source=facets["source"],
-            by_location=facets["location"],
-            by_provider=facets["provider"],
-            by_topic=topics,
-            histogram=histogram,
-            average_rating=average,
-        )
+        ranked = sorted(topic_counts.items(), key=lambda kv: (-kv[1][0], kv[0]))[:50]
+        return [TopicBucket(key, count, negative) for key, (count, negative) in ranked]
 
     def _histogram(
-        self,
-        connection: sqlite3.Connection,
-        condition: str,
-        params: list[Any],
-        request: StatsRequest,
-        first: int | None,
-        last: int | None,
-    ) -> list[TimeBucket]:
-        if first is None or last is None:
-            return []
+        self, condition: str, params: list[Any], request: StatsRequest, first: int, last: int
+    ) -> tuple[list[TimeBucket], list[Bucket], int, float | None]:
+        """Buckets from the first to the last non-empty one, the sentiment facet, the total and mean rating."""
         starts = bucket_starts(first, last, request.interval, ZoneInfo(request.time_zone))
         bounds = [_ms(s) or 0 for s in starts]
         counts = [0] * len(starts)
         sums = [0.0] * len(starts)
         rated = [0] * len(starts)
         labels: list[dict[str, int]] = [{} for _ in starts]
+        connection = self._connection()
         connection.create_function("radar_bucket", 1, lambda ms: bisect_right(bounds, ms) - 1, deterministic=True)
         for index, label, count, rating_sum, rating_count in connection.execute(
             f"SELECT radar_bucket(occurred_ms) b, label, count(*), sum(rating), count(rating) FROM mentions m "
@@ -396,15 +412,24 @@ class SqliteMentionStore:
             rated[index] += rating_count
             if label is not None:
                 labels[index][label] = count
-        return [
+        by_label: dict[str, int] = {}
+        for cell in labels:
+            for label, count in cell.items():
+                by_label[label] = by_label.get(label, 0) + count
+        total, all_rated = sum(counts), sum(rated)
+        average = sum(sums) / all_rated if all_rated else None
+        filled = [i for i, n in enumerate(counts) if n]
+        histogram = [
             TimeBucket(
-                start=start,
+                start=starts[i],
                 count=counts[i],
                 average_rating=sums[i] / rated[i] if rated[i] else None,
                 by_sentiment=dict(sorted(labels[i].items(), key=lambda kv: (-kv[1], kv[0]))),
             )
-            for i, start in enumerate(starts)
+            for i in (range(filled[0], filled[-1] + 1) if filled else [])
         ]
+        sentiment = [Bucket(k, n) for k, n in sorted(by_label.items(), key=lambda kv: (-kv[1], kv[0]))]
+        return histogram, sentiment, total, average
 
     def compare(self, tenant: str, request: StatsRequest) -> list[PracticeFigures]:
         """The practice and its competitors side by side (see EngineMentionStore.compare)."""
