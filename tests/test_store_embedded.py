@@ -301,3 +301,17 @@ def test_the_search_app_runs_on_one_embedded_file_and_refuses_a_damaged_one(sett
     (damaged / "search.sqlite3").write_bytes(b"not a database" * 100)
     with pytest.raises(EmbeddedStoreError):
         create_app(settings.model_copy(update={"search_engine": "embedded", "data_dir": damaged}), bus=bus)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Chicago", "Asia/Kathmandu", "Australia/Lord_Howe"])
+def test_day_buckets_match_a_brute_force_count_in_the_zone(tmp_path: Path, zone: str) -> None:
+    from collections import Counter
+    from zoneinfo import ZoneInfo
+
+    store = open_store(tmp_path / "search.sqlite3")
+    docs = [mention(i * 7) for i in range(60)]  # every 7 hours: rows near local midnights
+    store.upsert(docs)
+    expected = Counter(m.published_at.astimezone(ZoneInfo(zone)).date() for m in docs)  # type: ignore[union-attr]
+    histogram = store.stats(TENANT, StatsRequest(time_zone=zone)).histogram  # type: ignore[call-arg]
+    assert {b.start.date(): b.count for b in histogram if b.count} == dict(expected)
+    assert all(b.start.tzinfo is not None and b.start.hour == 0 for b in histogram)

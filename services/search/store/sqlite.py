@@ -19,7 +19,7 @@ import json
 import logging
 import sqlite3
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -390,6 +390,33 @@ class SqliteMentionStore:
         ranked = sorted(topic_counts.items(), key=lambda kv: (-kv[1][0], kv[0]))[:50]
         return [TopicBucket(key, count, negative) for key, (count, negative) in ranked]
 
+    def _bucketed(
+        self, condition: str, params: list[Any], bounds: list[int]
+    ) -> Iterator[tuple[int, Any, int, Any, int]]:
+        """(bucket index, label, count, rating sum, rating count) rows, one or more per bucket and label.
+
+        When every bucket boundary falls on a UTC hour (or quarter hour: every zone in use today),
+        SQLite groups by that slot with no Python call per row and the slots are mapped to buckets
+        here, exactly; otherwise (historic odd offsets) a Python function places each row.
+        """
+        connection = self._connection()
+        aligned = [size for size in (3_600_000, 900_000) if all(b % size == 0 for b in bounds)]
+        slot = aligned[0] if aligned and bounds[0] >= 0 else None  # SQLite's "/" truncates toward zero
+        if slot is None:
+            connection.create_function("radar_bucket", 1, lambda ms: bisect_right(bounds, ms) - 1, deterministic=True)
+            yield from connection.execute(
+                f"SELECT radar_bucket(occurred_ms) b, label, count(*), sum(rating), count(rating) FROM mentions m "
+                f"WHERE {condition} GROUP BY b, label",
+                params,
+            )
+            return
+        for slot_index, label, count, rating_sum, rating_count in connection.execute(
+            f"SELECT occurred_ms / {slot} s, label, count(*), sum(rating), count(rating) FROM mentions m "
+            f"WHERE {condition} GROUP BY s, label",
+            params,
+        ):
+            yield bisect_right(bounds, slot_index * slot) - 1, label, count, rating_sum, rating_count
+
     def _histogram(
         self, condition: str, params: list[Any], request: StatsRequest, first: int, last: int
     ) -> tuple[list[TimeBucket], list[Bucket], int, float | None]:
@@ -400,18 +427,12 @@ class SqliteMentionStore:
         sums = [0.0] * len(starts)
         rated = [0] * len(starts)
         labels: list[dict[str, int]] = [{} for _ in starts]
-        connection = self._connection()
-        connection.create_function("radar_bucket", 1, lambda ms: bisect_right(bounds, ms) - 1, deterministic=True)
-        for index, label, count, rating_sum, rating_count in connection.execute(
-            f"SELECT radar_bucket(occurred_ms) b, label, count(*), sum(rating), count(rating) FROM mentions m "
-            f"WHERE {condition} GROUP BY b, label",
-            params,
-        ):
+        for index, label, count, rating_sum, rating_count in self._bucketed(condition, params, bounds):
             counts[index] += count
             sums[index] += rating_sum or 0.0
             rated[index] += rating_count
             if label is not None:
-                labels[index][label] = count
+                labels[index][label] = labels[index].get(label, 0) + count
         by_label: dict[str, int] = {}
         for cell in labels:
             for label, count in cell.items():
