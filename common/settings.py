@@ -235,7 +235,7 @@ class Settings(BaseSettings):
     privacy_staff_names: str = Field(
         "",
         description=(
-            'The practice\'s own staff, comma-separated names and aliases ("Dr. Anika Patel, Jake Moreno, Jake"): '
+            "The practice's own staff, comma-separated names and aliases (\"Dr. Anika Patel, Jake Moreno, Jake\"): "
             "the PHI detector never reports them as patients' names."
         ),
     )

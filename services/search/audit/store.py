@@ -72,7 +72,9 @@ class EngineAuditLog:
     def append(self, record: AuditRecord) -> None:
         if not self._ready:
             self.ensure_schema()
-        self.engine.index_document(self.alias, record.id, record.model_dump(mode="json"), refresh="false", create=True)
+        self.engine.index_document(
+            self.alias, record.id, record.model_dump(mode="json"), refresh="false", create=True
+        )
 
     def query(self, tenant: str, query: AuditQuery) -> tuple[list[AuditRecord], str | None]:
         if not self._ready:
