@@ -26,9 +26,13 @@ class EmbeddedStoreError(RuntimeError):
 
 
 class SqliteFile:
-    def __init__(self, path: Path, *, busy_timeout_ms: int = 10_000) -> None:
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 10_000, mmap_bytes: int = 0) -> None:
+        """``mmap_bytes`` 0 (the default) reads pages through the OS cache: each connection that
+        maps the file counts it again in the process's RSS (five connections held 770 MB of
+        mapped file for a 224 MB database), which hides the real, small heap."""
         self.path = Path(path)
         self.busy_timeout_ms = busy_timeout_ms
+        self.mmap_bytes = int(mmap_bytes)
         self._local = threading.local()
         self._checked = False
 
@@ -42,7 +46,7 @@ class SqliteFile:
             connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             connection.execute("PRAGMA synchronous = NORMAL")  # durable across process crashes in WAL
             connection.execute("PRAGMA cache_size = -8192")  # 8 MiB per connection; the file is also mapped
-            connection.execute("PRAGMA mmap_size = 268435456")  # reads map the file instead of copying pages
+            connection.execute(f"PRAGMA mmap_size = {self.mmap_bytes}")
             self._local.connection = connection
         return connection
 
