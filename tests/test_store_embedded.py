@@ -315,3 +315,59 @@ def test_day_buckets_match_a_brute_force_count_in_the_zone(tmp_path: Path, zone:
     histogram = store.stats(TENANT, StatsRequest(time_zone=zone)).histogram  # type: ignore[call-arg]
     assert {b.start.date(): b.count for b in histogram if b.count} == dict(expected)
     assert all(b.start.tzinfo is not None and b.start.hour == 0 for b in histogram)
+
+
+def test_the_indexer_killed_mid_stream_loses_nothing_and_indexes_nothing_twice(settings, bus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The real indexer process (Kafka in, embedded store out), SIGKILLed while it works, then restarted."""
+    import subprocess
+    import sys
+
+    from common.bus.base import Message
+    from common.settings import REPO_ROOT
+
+    prefix = f"{settings.topic_prefix}-emb{uuid.uuid4().hex[:6]}"
+    own = settings.model_copy(update={"topic_prefix": prefix})
+    bus.ensure_topics(own.topics.all(), own.topic_partitions, own.topic_replication)
+    docs = [mention(i) for i in range(4000)]
+    bus.publisher().publish(own.topics.scored, [Message(m.id.encode(), m.model_dump_json().encode()) for m in docs], 30)
+    env = {
+        **os.environ,
+        "RADAR_SEARCH_ENGINE": "embedded",
+        "RADAR_DATA_DIR": str(tmp_path),
+        "RADAR_TOPIC_PREFIX": prefix,
+        "RADAR_TOPIC_PARTITIONS": str(own.topic_partitions),
+        "RADAR_KAFKA_BOOTSTRAP": own.kafka_bootstrap,
+        "RADAR_INDEXER_BATCH_SIZE": "100",
+        "RADAR_INDEXER_BATCH_WAIT_MS": "0",
+    }
+    path = tmp_path / "search.sqlite3"
+
+    def indexed() -> int:
+        try:
+            return count_rows(path)[0]
+        except sqlite3.Error:
+            return 0  # not created yet
+
+    def run_until(target: int, timeout_s: float) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.search.indexer"],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout_s
+        while indexed() < target and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        return process
+
+    first = run_until(300, 60)
+    first.kill()  # SIGKILL: no clean shutdown, offsets of the batch in flight not committed
+    first.wait(10)
+    killed_at = indexed()
+    assert 0 < killed_at < len(docs), f"the kill should land mid-stream ({killed_at} indexed)"
+
+    second = run_until(len(docs), 90)
+    second.terminate()
+    second.wait(20)
+    assert count_rows(path) == (len(docs), len(docs)), "every mention exactly once"
