@@ -371,3 +371,20 @@ def test_the_indexer_killed_mid_stream_loses_nothing_and_indexes_nothing_twice(s
     second.terminate()
     second.wait(20)
     assert count_rows(path) == (len(docs), len(docs)), "every mention exactly once"
+
+
+def _search_total(store: SqliteMentionStore, results: multiprocessing.queues.Queue) -> None:  # type: ignore[type-arg]
+    results.put((store.search(TENANT, SearchRequest(q="visit")).total, store.stats(TENANT, StatsRequest()).total))  # type: ignore[call-arg]
+
+
+def test_a_store_opened_before_a_fork_works_in_the_child(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "search.sqlite3")  # as gunicorn --preload would: opened in the master
+    store.upsert([mention(i) for i in range(10)])
+    store.stats(TENANT, StatsRequest())  # type: ignore[call-arg]  # the pool exists in the parent
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_search_total, args=(store, results))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0 and results.get(timeout=5) == (10, 10)
+    assert store.search(TENANT, SearchRequest(q="visit")).total == 10  # type: ignore[call-arg]  # parent unharmed

@@ -17,6 +17,7 @@ import base64
 import html
 import json
 import logging
+import os
 import sqlite3
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
@@ -158,6 +159,7 @@ class SqliteMentionStore:
         self._connection = self.file.connection
         self._errors = self.file.errors
         self._executor: ThreadPoolExecutor | None = None
+        self._executor_pid = 0
 
     def close(self) -> None:
         if self._executor is not None:
@@ -362,8 +364,10 @@ class SqliteMentionStore:
             )
 
     def _pool(self) -> ThreadPoolExecutor:
-        if self._executor is None:
+        # A pool made before a fork has no threads in the child: make a new one there.
+        if self._executor is None or self._executor_pid != os.getpid():
             self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sqlite-stats")
+            self._executor_pid = os.getpid()
         return self._executor
 
     def _facet(self, column: str, size: int, condition: str, params: list[Any]) -> list[Bucket]:

@@ -8,6 +8,7 @@ back up.  WAL mode lets readers in other processes go on while one writer commit
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -38,6 +39,10 @@ class SqliteFile:
 
     def connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None and getattr(self._local, "pid", None) != os.getpid():
+            # Opened before a fork (gunicorn --preload): an SQLite connection must never be used
+            # on both sides of a fork, so the child opens its own and leaves the parent's alone.
+            connection = None
         if connection is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(
@@ -48,6 +53,7 @@ class SqliteFile:
             connection.execute("PRAGMA cache_size = -8192")  # 8 MiB per connection; the file is also mapped
             connection.execute(f"PRAGMA mmap_size = {self.mmap_bytes}")
             self._local.connection = connection
+            self._local.pid = os.getpid()
         return connection
 
     def close(self) -> None:
