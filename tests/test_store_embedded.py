@@ -388,3 +388,18 @@ def test_a_store_opened_before_a_fork_works_in_the_child(tmp_path: Path) -> None
     child.join(30)
     assert child.exitcode == 0 and results.get(timeout=5) == (10, 10)
     assert store.search(TENANT, SearchRequest(q="visit")).total == 10  # type: ignore[call-arg]  # parent unharmed
+
+
+def test_random_query_strings_never_fail(tmp_path: Path) -> None:
+    import random
+
+    store = open_store(tmp_path / "search.sqlite3")
+    store.upsert([mention(i) for i in range(30)])
+    rng = random.Random(8)
+    alphabet = ['"', "-", "+", "|", "(", ")", "*", "\\", "~", "^", ":", "'", ";", " ", " ", "a", "mri", "NOT", "OR"]
+    alphabet += ["NEAR", "AND", "visit", "x-ray", "é", "\x00", "%", "_", "{", "}", "[", "]", "ct", "cat scan"]
+    for _ in range(300):
+        q = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+        if not q.strip():
+            continue
+        store.search(TENANT, SearchRequest(q=q))  # type: ignore[call-arg]  # raises on any SQLite error
