@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from bench.timing import percentile  # noqa: E402
 from common.schema import Mention, MentionIn, ScoredMention, SentimentResult  # noqa: E402
 from common.settings import Settings  # noqa: E402
-from services.search.app import build_store  # noqa: E402
+from services.search.app import build_engine_store as build_store  # noqa: E402
 
 
 def load_reviews(path: Path, n: int) -> list[str]:

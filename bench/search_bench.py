@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bench.timing import percentile, timed  # noqa: E402
 from common.schema import Mention, MentionIn, ScoredMention, SentimentResult  # noqa: E402
 from common.settings import Settings  # noqa: E402
-from services.search.app import build_store  # noqa: E402
+from services.search.app import build_engine_store as build_store  # noqa: E402
 from services.search.reputation import reputation_scores  # noqa: E402
 from services.search.store.base import ReputationRequest, SearchRequest, StatsRequest  # noqa: E402
 from services.search.store.indexed import document_from_mention  # noqa: E402

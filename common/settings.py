@@ -61,7 +61,8 @@ class Settings(BaseSettings):
         ),
     )
     data_dir: Path = Field(
-        REPO_ROOT / "data", description="Directory of the embedded mode's files (the bus file bus.sqlite3)."
+        REPO_ROOT / ".local-stack" / "data",
+        description="Directory of the embedded mode's files: bus.sqlite3 (the bus) and search.sqlite3 (the store).",
     )
     bus_synchronous: Literal["FULL", "NORMAL"] = Field(
         "FULL",
@@ -85,8 +86,12 @@ class Settings(BaseSettings):
     )
 
     # --- Search engine -----------------------------------------------------------------------
-    search_engine: Literal["elasticsearch", "opensearch"] = Field(
-        "elasticsearch", description="Which engine serves search: its official client is used."
+    search_engine: Literal["elasticsearch", "opensearch", "embedded"] = Field(
+        "elasticsearch",
+        description=(
+            "Which engine serves search: elasticsearch or opensearch (through its official client), "
+            "or embedded (SQLite with FTS5 in <data dir>/search.sqlite3, no server to run)."
+        ),
     )
     search_url: str = Field(
         "http://127.0.0.1:9200", description="Search engine URL(s), comma-separated for several nodes."
@@ -325,6 +330,11 @@ class Settings(BaseSettings):
     @property
     def kafka_servers(self) -> list[str]:
         return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
+
+    @property
+    def search_database(self) -> Path:
+        """The embedded search store's file (``search_engine = "embedded"``)."""
+        return self.data_dir / "search.sqlite3"
 
     @property
     def search_hosts(self) -> list[str]:

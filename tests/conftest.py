@@ -23,6 +23,7 @@ from common.settings import REPO_ROOT, Settings
 from services.search.indexer import build_loop as build_indexer_loop
 from services.search.store.engines import connect
 from services.search.store.indexed import EngineMentionStore
+from services.search.store.sqlite import SqliteMentionStore
 
 STACK = REPO_ROOT / "deploy" / "local" / "stack.sh"
 
@@ -124,9 +125,21 @@ def store(settings: Settings) -> Iterator[EngineMentionStore]:
     _drop_all(store)
 
 
-@pytest.fixture(scope="session", params=["elasticsearch", "opensearch"])
-def any_store(request: pytest.FixtureRequest, settings: Settings) -> Iterator[EngineMentionStore]:
-    """Each engine in turn, for the store and search API tests, so the two cannot drift."""
+@pytest.fixture(scope="session", params=["elasticsearch", "opensearch", "embedded"])
+def any_store(
+    request: pytest.FixtureRequest, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EngineMentionStore | SqliteMentionStore]:
+    """Each engine in turn, for the store and search API tests, so the three cannot drift.
+
+    ``embedded`` is the SQLite store on a fresh file; the record stores beside it (curation,
+    practice, audit, alerts) stay on Elasticsearch until they have embedded implementations.
+    """
+    if request.param == "embedded":
+        embedded = SqliteMentionStore(tmp_path_factory.mktemp("embedded") / "search.sqlite3")
+        embedded.ensure_schema()
+        yield embedded
+        embedded.close()
+        return
     store = _engine_store(
         settings.model_copy(update={"index_alias": f"{settings.index_alias}-{request.param}"}), request.param
     )

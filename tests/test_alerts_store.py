@@ -13,14 +13,24 @@ from services.alerts.evaluator import build_alert
 from services.alerts.models import AlertQuery, RuleRecord
 from services.alerts.redaction import default_redact
 from services.alerts.rules import RuleIn
+from services.alerts.sqlite_store import SqliteAlertStore
 from services.alerts.store import Conflict, EngineAlertStore
 from services.search.store.engines import connect
+from services.search.store.sqlite_file import SqliteFile
 from tests.alerts_support import scored
 from tests.conftest import ENGINE_URLS
 
 
-@pytest.fixture(scope="module", params=["elasticsearch", "opensearch"])
-def alerts(request: pytest.FixtureRequest, settings: Settings) -> Iterator[EngineAlertStore]:
+@pytest.fixture(scope="module", params=["elasticsearch", "opensearch", "embedded"])
+def alerts(
+    request: pytest.FixtureRequest, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EngineAlertStore | SqliteAlertStore]:
+    if request.param == "embedded":
+        embedded = SqliteAlertStore(SqliteFile(tmp_path_factory.mktemp("alerts") / "search.sqlite3"))
+        embedded.ensure_schema()
+        embedded.ensure_schema()  # idempotent: a second start-up changes nothing
+        yield embedded
+        return
     engine = connect(request.param, [ENGINE_URLS[request.param]], request_timeout=30)
     store = EngineAlertStore(engine, f"{settings.index_alias}-store-{request.param}")
     store.ensure_schema()

@@ -161,10 +161,15 @@ def build_loop(settings: Settings, bus: Bus, store: AlertStore, redact: Redactor
 
 
 def build_alert_store(settings: Settings) -> AlertStore:
+    from services.alerts.sqlite_store import SqliteAlertStore
     from services.alerts.store import EngineAlertStore
+    from services.search.app import engine_name
     from services.search.store.engines import connect
+    from services.search.store.sqlite_file import SqliteFile
 
-    engine = connect(settings.search_engine, settings.search_hosts)
+    if settings.search_engine == "embedded":
+        return SqliteAlertStore(SqliteFile(settings.search_database))
+    engine = connect(engine_name(settings), settings.search_hosts)
     return EngineAlertStore(
         engine, settings.index_alias, shards=settings.index_shards, replicas=settings.index_replicas
     )

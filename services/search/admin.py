@@ -15,7 +15,7 @@ import sys
 from dataclasses import asdict
 
 from common.settings import Settings
-from services.search.app import build_store
+from services.search.app import build_engine_store
 from services.search.store.base import StoreUnavailable
 
 
@@ -29,7 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = Settings()
-    store = build_store(settings)
+    if settings.search_engine == "embedded":
+        print("the embedded store (SQLite) has no index versions to manage; see docs/embedded.md", file=sys.stderr)
+        return 1
+    store = build_engine_store(settings)
     try:
         if args.command == "status":
             store.ensure_schema()

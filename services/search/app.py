@@ -13,6 +13,7 @@ from common.keys import KeyIssuer
 from common.logging import configure_logging
 from common.settings import Settings
 from services.alerts.api import blueprint as alerts_blueprint
+from services.alerts.sqlite_store import SqliteAlertStore
 from services.alerts.store import AlertStore, EngineAlertStore
 from services.search.api import blueprint
 from services.search.audit.api import blueprint as audit_blueprint
@@ -26,8 +27,11 @@ from services.search.practice.api import blueprint as practice_blueprint
 from services.search.practice.store import EnginePracticeStore, PracticeStore
 from services.search.replies.api import blueprint as replies_blueprint
 from services.search.store.base import MentionStore, StoreUnavailable
-from services.search.store.engines import SearchEngine, connect
+from services.search.store.engines import EngineName, SearchEngine, connect
 from services.search.store.indexed import EngineMentionStore
+from services.search.store.sqlite import SqliteMentionStore
+from services.search.store.sqlite_file import SqliteFile
+from services.search.store.sqlite_records import SqliteAuditLog, SqliteCurationStore, SqlitePracticeStore
 from services.search.testimonials.api import blueprint as testimonials_blueprint
 from services.search.testimonials.public import blueprint as public_testimonials_blueprint
 from services.search.testimonials.store import CurationStore, EngineCurationStore
@@ -35,40 +39,78 @@ from services.search.testimonials.store import CurationStore, EngineCurationStor
 log = logging.getLogger(__name__)
 
 
-def build_store(settings: Settings) -> EngineMentionStore:
-    engine = connect(settings.search_engine, settings.search_hosts)
+def build_store(settings: Settings) -> EngineMentionStore | SqliteMentionStore:
+    """The mention store the settings name: the search service and the indexer both use this."""
+    if settings.search_engine == "embedded":
+        return SqliteMentionStore(SqliteFile(settings.search_database))
+    return build_engine_store(settings)
+
+
+def build_engine_store(settings: Settings) -> EngineMentionStore:
+    """The mention store on Elasticsearch or OpenSearch (tools that need the engine itself)."""
+    engine = connect(engine_name(settings), settings.search_hosts)
     return EngineMentionStore(
         engine, settings.index_alias, shards=settings.index_shards, replicas=settings.index_replicas
     )
+
+
+def engine_name(settings: Settings) -> EngineName:
+    if settings.search_engine == "embedded":
+        raise ValueError(
+            "RADAR_SEARCH_ENGINE=embedded has no search engine to connect to; "
+            "use the embedded stores (build_store and the build_*_store functions)"
+        )
+    return settings.search_engine
 
 
 def _beside(settings: Settings, store: MentionStore | None) -> tuple[SearchEngine, str]:
     """The mentions' engine client and alias, shared by the small record indices beside them."""
     if isinstance(store, EngineMentionStore):
         return store.engine, store.alias
-    return connect(settings.search_engine, settings.search_hosts), settings.index_alias
+    return connect(engine_name(settings), settings.search_hosts), settings.index_alias
 
 
-def build_curation_store(settings: Settings, store: MentionStore | None = None) -> EngineCurationStore:
-    """Testimonial decisions and authorisations (``<alias>-testimonials``...)."""
+def _embedded_file(settings: Settings, store: MentionStore | None) -> SqliteFile | None:
+    """The SQLite file of an embedded mention store, which the record stores share; None on an engine."""
+    if isinstance(store, SqliteMentionStore):
+        return store.file
+    if store is None and settings.search_engine == "embedded":
+        return SqliteFile(settings.search_database)
+    return None
+
+
+def build_curation_store(
+    settings: Settings, store: MentionStore | None = None
+) -> EngineCurationStore | SqliteCurationStore:
+    """Testimonial decisions and authorisations (``<alias>-testimonials``..., or tables of the embedded file)."""
+    if (file := _embedded_file(settings, store)) is not None:
+        return SqliteCurationStore(file)
     engine, alias = _beside(settings, store)
     return EngineCurationStore(engine, alias, shards=settings.index_shards, replicas=settings.index_replicas)
 
 
-def build_practice_store(settings: Settings, store: MentionStore | None = None) -> EnginePracticeStore:
-    """Practice profiles (``<alias>-practices``)."""
+def build_practice_store(
+    settings: Settings, store: MentionStore | None = None
+) -> EnginePracticeStore | SqlitePracticeStore:
+    """Practice profiles (``<alias>-practices``, or a table of the embedded file)."""
+    if (file := _embedded_file(settings, store)) is not None:
+        return SqlitePracticeStore(file)
     engine, alias = _beside(settings, store)
     return EnginePracticeStore(engine, alias, shards=settings.index_shards, replicas=settings.index_replicas)
 
 
-def build_audit_log(settings: Settings, store: MentionStore | None = None) -> EngineAuditLog:
-    """The audit trail (``<alias>-audit``)."""
+def build_audit_log(settings: Settings, store: MentionStore | None = None) -> EngineAuditLog | SqliteAuditLog:
+    """The audit trail (``<alias>-audit``, or an append-only table of the embedded file)."""
+    if (file := _embedded_file(settings, store)) is not None:
+        return SqliteAuditLog(file)
     engine, alias = _beside(settings, store)
     return EngineAuditLog(engine, alias, shards=settings.index_shards, replicas=settings.index_replicas)
 
 
-def build_alert_store(settings: Settings, store: MentionStore | None = None) -> EngineAlertStore:
-    """Alert rules and history (``<alias>-alert-rules``, ``<alias>-alerts``)."""
+def build_alert_store(settings: Settings, store: MentionStore | None = None) -> EngineAlertStore | SqliteAlertStore:
+    """Alert rules and history (``<alias>-alert-rules``, ``<alias>-alerts``, or tables of the embedded file)."""
+    if (file := _embedded_file(settings, store)) is not None:
+        return SqliteAlertStore(file)
     engine, alias = _beside(settings, store)
     return EngineAlertStore(engine, alias, shards=settings.index_shards, replicas=settings.index_replicas)
 
