@@ -122,8 +122,7 @@ def _decode(cursor: str) -> list[Any]:
         and not isinstance(values[0], bool)
         and 0 <= values[0] < 2**53
         and isinstance(values[1], str)
-        and len(values[1]) == 32
-        and set(values[1]) <= set("0123456789abcdef")
+        and 0 < len(values[1]) <= 64
     ):
         raise InvalidCursor("not a cursor from this endpoint")
     return values
