@@ -49,3 +49,30 @@ def test_reindex_moves_the_alias_and_keeps_every_document(engine: str, stack: No
             store.reindex(3)
     finally:
         store.drop()
+
+
+@pytest.mark.parametrize("engine", ["elasticsearch", "opensearch"])
+def test_processes_starting_together_all_find_the_index(engine: str) -> None:
+    """The search API's workers and the indexer create the schema at the same moment at start-up."""
+    import threading
+
+    alias = f"startup-race-{uuid.uuid4().hex[:6]}"
+    errors: list[str] = []
+
+    def start() -> None:
+        try:
+            EngineMentionStore(connect(engine, [ENGINE_URLS[engine]]), alias).ensure_schema()  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001 - any failure is the finding
+            errors.append(repr(exc)[:200])
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    store = EngineMentionStore(connect(engine, [ENGINE_URLS[engine]]), alias)  # type: ignore[arg-type]
+    try:
+        assert errors == []
+        assert store.current_index() == store.index_name()
+    finally:
+        store.drop()

@@ -103,9 +103,10 @@ class EngineMentionStore:
             index = self.index_name()
             if self.engine.index_exists(index):
                 self.engine.put_alias(index, self.alias)
-            else:
-                self.engine.create_index(index, aliases={self.alias: {"is_write_index": True}})
-            log.info("created index %s behind alias %s", index, self.alias)
+            # Several processes start at once (the search API's workers, the indexer): whoever
+            # creates the index first wins, and the others find it there.
+            elif self.engine.create_index_with(index, {"aliases": {self.alias: {"is_write_index": True}}}):
+                log.info("created index %s behind alias %s", index, self.alias)
         else:
             # Additive changes (a new field) apply in place; a conflicting change fails here,
             # loudly, and needs MAPPING_VERSION bumped and a reindex.
