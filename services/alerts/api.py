@@ -14,8 +14,7 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import TypeVar
 
 from flask import Blueprint, Response, current_app, jsonify
 from pydantic import BaseModel
@@ -36,13 +35,10 @@ from services.alerts.models import (
 )
 from services.alerts.rules import EmailChannel, RuleIn, SlackChannel, WebhookChannel
 from services.alerts.store import AlertStore, Conflict
-from services.search.api import parse_query
-from services.search.store.base import StoreUnavailable
+from services.search.api import engine_errors, parse_query
 
 blueprint = Blueprint("alerts", __name__)
 
-P = ParamSpec("P")
-R = TypeVar("R")
 M = TypeVar("M", bound=BaseModel)
 
 RULE_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -63,19 +59,6 @@ def _settings() -> Settings:
 def _actor() -> str:
     principal = current_principal()
     return f"{principal.role.name}:{principal.key_id}"
-
-
-def _engine_errors(view: Callable[P, R]) -> Callable[P, R]:
-    @wraps(view)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return view(*args, **kwargs)
-        except StoreUnavailable:
-            raise ApiError(503, "search_unavailable", "the search engine is unavailable; retry shortly") from None
-        except Conflict:
-            raise ApiError(409, "conflict", "the record changed while this request ran; retry") from None
-
-    return wrapper
 
 
 def _rule_in() -> RuleIn:
@@ -113,7 +96,7 @@ def _alert_or_404(alert_id: str) -> None:
 
 @blueprint.get("/v1/alert-rules")
 @requires(Role.viewer)
-@_engine_errors
+@engine_errors
 def list_rules() -> Response:
     rules = alert_store().list_rules(current_principal().tenant)
     return jsonify({"items": [RuleView.of(r) for r in rules]})
@@ -121,7 +104,7 @@ def list_rules() -> Response:
 
 @blueprint.post("/v1/alert-rules")
 @requires(Role.admin)
-@_engine_errors
+@engine_errors
 def create_rule() -> tuple[Response, int]:
     submitted = _rule_in()
     now, actor = datetime.now(UTC), _actor()
@@ -140,7 +123,7 @@ def create_rule() -> tuple[Response, int]:
 
 @blueprint.get("/v1/alert-rules/<rule_id>")
 @requires(Role.viewer)
-@_engine_errors
+@engine_errors
 def get_rule(rule_id: str) -> Response:
     _check_rule_id(rule_id)
     found = alert_store().get_rule(current_principal().tenant, rule_id)
@@ -151,7 +134,7 @@ def get_rule(rule_id: str) -> Response:
 
 @blueprint.put("/v1/alert-rules/<rule_id>")
 @requires(Role.admin)
-@_engine_errors
+@engine_errors
 def replace_rule(rule_id: str) -> Response:
     _check_rule_id(rule_id)
     submitted = _rule_in()
@@ -173,7 +156,7 @@ def replace_rule(rule_id: str) -> Response:
 
 @blueprint.delete("/v1/alert-rules/<rule_id>")
 @requires(Role.admin)
-@_engine_errors
+@engine_errors
 def delete_rule(rule_id: str) -> Response:
     _check_rule_id(rule_id)
     if not alert_store().delete_rule(current_principal().tenant, rule_id):
@@ -186,7 +169,7 @@ def delete_rule(rule_id: str) -> Response:
 
 @blueprint.get("/v1/alerts")
 @requires(Role.viewer)
-@_engine_errors
+@engine_errors
 def list_alerts() -> Response:
     query = parse_query(AlertQuery)
     alerts = alert_store().list_alerts(current_principal().tenant, query)
@@ -195,7 +178,7 @@ def list_alerts() -> Response:
 
 @blueprint.get("/v1/alerts/summary")
 @requires(Role.viewer)
-@_engine_errors
+@engine_errors
 def summary() -> Response:
     query = parse_query(SummaryQuery)
     tenant = current_principal().tenant
@@ -229,7 +212,7 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 @blueprint.get("/v1/alerts/<alert_id>")
 @requires(Role.viewer)
-@_engine_errors
+@engine_errors
 def get_alert(alert_id: str) -> Response:
     _alert_or_404(alert_id)
     found = alert_store().get_alert(current_principal().tenant, alert_id)
@@ -258,7 +241,7 @@ def _transition(alert_id: str, change: Callable[[AlertRecord, datetime, str], No
 
 @blueprint.post("/v1/alerts/<alert_id>/acknowledge")
 @requires(Role.marketer)
-@_engine_errors
+@engine_errors
 def acknowledge(alert_id: str) -> Response:
     def change(record: AlertRecord, now: datetime, actor: str) -> None:
         if record.state == "resolved":
@@ -273,7 +256,7 @@ def acknowledge(alert_id: str) -> Response:
 
 @blueprint.post("/v1/alerts/<alert_id>/resolve")
 @requires(Role.marketer)
-@_engine_errors
+@engine_errors
 def resolve(alert_id: str) -> Response:
     def change(record: AlertRecord, now: datetime, actor: str) -> None:
         if record.state != "resolved":
@@ -286,7 +269,7 @@ def resolve(alert_id: str) -> Response:
 
 @blueprint.post("/v1/alerts/<alert_id>/outcome")
 @requires(Role.marketer)
-@_engine_errors
+@engine_errors
 def record_outcome(alert_id: str) -> Response:
     submitted = read_model_body(OutcomeIn)
 

@@ -13,56 +13,45 @@ filters on it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from services.alerts.models import AlertQuery, AlertRecord, RuleRecord
 from services.search.store.engines import Refresh, SearchEngine, WriteConflict
-from services.search.store.records import ensure_record_index
+from services.search.store.records import KEYWORD, OPAQUE, STORED, Conflict, Versioned, ensure_record_index
 
 log = logging.getLogger(__name__)
 
 ALERTS_MAPPING_VERSION = 1
 T = TypeVar("T", bound=BaseModel)
 
-_KEYWORD = {"type": "keyword"}
 _DATE = {"type": "date"}
 _FLOAT = {"type": "float"}
-_OPAQUE = {"type": "object", "enabled": False}
-_STORED = {"type": "text", "index": False}
 
 
-@dataclass(frozen=True)
-class Versioned(Generic[T]):
-    record: T
-    seq_no: int
-    primary_term: int
 
 
-class Conflict(Exception):
-    """The record changed since it was read (or already exists)."""
 
 
 def rule_mappings() -> dict[str, Any]:
     return {
         "dynamic": "strict",
         "properties": {
-            "id": _KEYWORD,
-            "tenant": _KEYWORD,
-            "name": _STORED,
+            "id": KEYWORD,
+            "tenant": KEYWORD,
+            "name": STORED,
             "enabled": {"type": "boolean"},
-            "severity": _KEYWORD,
-            "conditions": _OPAQUE,
-            "quiet_hours": _OPAQUE,
-            "delivery": _OPAQUE,
-            "channels": _OPAQUE,  # webhook URLs and secrets: stored, never searchable
+            "severity": KEYWORD,
+            "conditions": OPAQUE,
+            "quiet_hours": OPAQUE,
+            "delivery": OPAQUE,
+            "channels": OPAQUE,  # webhook URLs and secrets: stored, never searchable
             "created_at": _DATE,
-            "created_by": _KEYWORD,
+            "created_by": KEYWORD,
             "updated_at": _DATE,
-            "updated_by": _KEYWORD,
+            "updated_by": KEYWORD,
         },
     }
 
@@ -71,48 +60,48 @@ def alert_mappings() -> dict[str, Any]:
     return {
         "dynamic": "strict",
         "properties": {
-            "id": _KEYWORD,
-            "tenant": _KEYWORD,
-            "rule_id": _KEYWORD,
-            "rule_name": _STORED,
-            "mention_id": _KEYWORD,
-            "severity": _KEYWORD,
+            "id": KEYWORD,
+            "tenant": KEYWORD,
+            "rule_id": KEYWORD,
+            "rule_name": STORED,
+            "mention_id": KEYWORD,
+            "severity": KEYWORD,
             "created_at": _DATE,
-            "reasons": _STORED,
+            "reasons": STORED,
             "mention": {
                 "properties": {
-                    "source": _KEYWORD,
-                    "kind": _KEYWORD,
+                    "source": KEYWORD,
+                    "kind": KEYWORD,
                     "rating": _FLOAT,
                     "url": {"type": "keyword", "index": False},
-                    "location": _KEYWORD,
-                    "provider": _KEYWORD,
+                    "location": KEYWORD,
+                    "provider": KEYWORD,
                     "published_at": _DATE,
-                    "excerpt": _STORED,
-                    "label": _KEYWORD,
+                    "excerpt": STORED,
+                    "label": KEYWORD,
                     "negative_probability": _FLOAT,
                     "stars": _FLOAT,
-                    "topics": _KEYWORD,
+                    "topics": KEYWORD,
                 }
             },
-            "state": _KEYWORD,
+            "state": KEYWORD,
             "acknowledged_at": _DATE,
-            "acknowledged_by": _KEYWORD,
+            "acknowledged_by": KEYWORD,
             "resolved_at": _DATE,
-            "resolved_by": _KEYWORD,
-            "outcome": _KEYWORD,
-            "outcome_note": _STORED,
+            "resolved_by": KEYWORD,
+            "outcome": KEYWORD,
+            "outcome_note": STORED,
             "outcome_at": _DATE,
-            "outcome_by": _KEYWORD,
+            "outcome_by": KEYWORD,
             "responded_at": _DATE,
             "response_s": _FLOAT,
-            "delivery_state": _KEYWORD,
+            "delivery_state": KEYWORD,
             "due_at": _DATE,
             "claimed_until": _DATE,
             "delivered_at": _DATE,
-            "delivered_as": _KEYWORD,
-            "message_key": _KEYWORD,
-            "delivery_error": _STORED,
+            "delivered_as": KEYWORD,
+            "message_key": KEYWORD,
+            "delivery_error": STORED,
         },
     }
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, get_origin
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar, get_origin
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 from pydantic import BaseModel, ValidationError
@@ -23,10 +25,13 @@ from services.search.store.base import (
     StoreUnavailable,
     TopicTrendRequest,
 )
+from services.search.store.records import Conflict
 
 blueprint = Blueprint("search", __name__)
 
 Q = TypeVar("Q", bound=BaseModel)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _store() -> MentionStore:
@@ -48,6 +53,22 @@ def parse_query(model: type[Q]) -> Q:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise ApiError(400, "invalid_query", "invalid query parameters", validation_details(exc)) from None
+
+
+def engine_errors(view: Callable[P, R]) -> Callable[P, R]:
+    """For record endpoints: an unreachable engine is a 503 to retry; a lost race on a record a 409."""
+
+    @wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return view(*args, **kwargs)
+        except StoreUnavailable:
+            raise ApiError(503, "search_unavailable", "the search engine is unavailable; retry shortly") from None
+        except Conflict:
+            message = "the record changed while this request ran; read it again and retry"
+            raise ApiError(409, "conflict", message) from None
+
+    return wrapper
 
 
 def _unavailable(exc: StoreUnavailable) -> ApiError:

@@ -15,29 +15,28 @@ from typing import Any, Protocol
 from services.search.audit.models import AuditQuery, AuditRecord
 from services.search.store.base import InvalidCursor
 from services.search.store.engines import SearchEngine
-from services.search.store.records import ensure_record_index
+from services.search.store.records import KEYWORD, RecordIndex
 
 AUDIT_MAPPING_VERSION = 1
-_KEYWORD = {"type": "keyword"}
 
 
 def audit_mappings() -> dict[str, Any]:
     return {
         "dynamic": "strict",
         "properties": {
-            "id": _KEYWORD,
+            "id": KEYWORD,
             "at": {"type": "date"},
-            "tenant": _KEYWORD,
-            "actor": _KEYWORD,
-            "role": _KEYWORD,
-            "action": _KEYWORD,
-            "method": _KEYWORD,
-            "route": _KEYWORD,
-            "targets": _KEYWORD,
+            "tenant": KEYWORD,
+            "actor": KEYWORD,
+            "role": KEYWORD,
+            "action": KEYWORD,
+            "method": KEYWORD,
+            "route": KEYWORD,
+            "targets": KEYWORD,
             "parameters": {"type": "object", "enabled": False},
             "detail": {"type": "object", "enabled": False},
             "status": {"type": "integer"},
-            "request_id": _KEYWORD,
+            "request_id": KEYWORD,
         },
     }
 
@@ -50,35 +49,24 @@ class AuditLog(Protocol):
     def query(self, tenant: str, query: AuditQuery) -> tuple[list[AuditRecord], str | None]: ...
 
 
-class EngineAuditLog:
+class EngineAuditLog(RecordIndex):
     def __init__(self, engine: SearchEngine, mentions_alias: str, *, shards: int = 1, replicas: int = 0) -> None:
-        self.engine = engine
-        self.alias = f"{mentions_alias}-audit"
-        self._shards = shards
-        self._replicas = replicas
-        self._ready = False
-
-    def ensure_schema(self) -> None:
-        ensure_record_index(
-            self.engine,
-            self.alias,
-            audit_mappings(),
+        super().__init__(
+            engine,
+            mentions_alias,
+            "audit",
+            audit_mappings,
             version=AUDIT_MAPPING_VERSION,
-            shards=self._shards,
-            replicas=self._replicas,
+            shards=shards,
+            replicas=replicas,
         )
-        self._ready = True
 
     def append(self, record: AuditRecord) -> None:
-        if not self._ready:
-            self.ensure_schema()
-        self.engine.index_document(
-            self.alias, record.id, record.model_dump(mode="json"), refresh="false", create=True
-        )
+        self._ensure_ready()
+        self.engine.index_document(self.alias, record.id, record.model_dump(mode="json"), refresh="false", create=True)
 
     def query(self, tenant: str, query: AuditQuery) -> tuple[list[AuditRecord], str | None]:
-        if not self._ready:
-            self.ensure_schema()
+        self._ensure_ready()
         filters: list[dict[str, Any]] = [{"term": {"tenant": tenant}}]
         if query.action:
             filters.append({"terms": {"action": list(query.action)}})
@@ -100,9 +88,6 @@ class EngineAuditLog:
         records = [AuditRecord.model_validate(h["_source"]) for h in hits]
         next_cursor = _encode(hits[-1]["sort"]) if len(hits) == query.size else None
         return records, next_cursor
-
-    def drop(self) -> None:
-        self.engine.delete_indices(f"{self.alias}-v*")
 
 
 def _encode(values: list[Any]) -> str:

@@ -6,24 +6,23 @@ from typing import Any, Protocol
 
 from services.search.practice.models import PracticeProfile
 from services.search.store.engines import SearchEngine
-from services.search.store.records import ensure_record_index
+from services.search.store.records import KEYWORD, RecordIndex
 
 PRACTICE_MAPPING_VERSION = 1
 
-_KEYWORD = {"type": "keyword"}
 
 
 def practice_mappings() -> dict[str, Any]:
     return {
         "dynamic": "strict",
         "properties": {
-            "tenant": _KEYWORD,
+            "tenant": KEYWORD,
             "display_name": {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 256}}},
             "website": {"type": "keyword", "index": False},
-            "time_zone": _KEYWORD,
+            "time_zone": KEYWORD,
             "competitors": {
                 "properties": {
-                    "id": _KEYWORD,
+                    "id": KEYWORD,
                     "name": {"type": "keyword", "ignore_above": 256},
                     "website": {"type": "keyword", "index": False},
                 }
@@ -44,28 +43,17 @@ class PracticeStore(Protocol):
     def save(self, profile: PracticeProfile) -> None: ...
 
 
-class EnginePracticeStore:
+class EnginePracticeStore(RecordIndex):
     def __init__(self, engine: SearchEngine, mentions_alias: str, *, shards: int = 1, replicas: int = 0) -> None:
-        self.engine = engine
-        self.alias = f"{mentions_alias}-practices"
-        self._shards = shards
-        self._replicas = replicas
-        self._ready = False
-
-    def ensure_schema(self) -> None:
-        ensure_record_index(
-            self.engine,
-            self.alias,
-            practice_mappings(),
+        super().__init__(
+            engine,
+            mentions_alias,
+            "practices",
+            practice_mappings,
             version=PRACTICE_MAPPING_VERSION,
-            shards=self._shards,
-            replicas=self._replicas,
+            shards=shards,
+            replicas=replicas,
         )
-        self._ready = True
-
-    def _ensure_ready(self) -> None:
-        if not self._ready:
-            self.ensure_schema()
 
     def get(self, tenant: str) -> PracticeProfile:
         self._ensure_ready()
@@ -79,5 +67,3 @@ class EnginePracticeStore:
         # Last write wins: a profile is edited by one admin at a time and carries no history.
         self.engine.index_document(self.alias, profile.tenant, profile.model_dump(mode="json"), refresh="true")
 
-    def drop(self) -> None:
-        self.engine.delete_indices(f"{self.alias}-v*")

@@ -9,11 +9,35 @@ in place; anything else needs a new version.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
 
 from services.search.store.engines import SearchEngine
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=BaseModel)
+
+# Field types the record mappings share.
+KEYWORD: dict[str, Any] = {"type": "keyword"}
+STORED: dict[str, Any] = {"type": "text", "index": False}  # kept in _source, never searchable
+OPAQUE: dict[str, Any] = {"type": "object", "enabled": False}
+
+
+@dataclass(frozen=True)
+class Versioned(Generic[T]):
+    """A record with the version it was read at, for a conditional write back."""
+
+    record: T
+    seq_no: int
+    primary_term: int
+
+
+class Conflict(Exception):
+    """The record changed since it was read (or already exists); read again and retry."""
 
 
 def ensure_record_index(
@@ -34,3 +58,45 @@ def ensure_record_index(
     }
     if engine.create_index_with(index, body):
         log.info("created index %s behind alias %s", index, alias)
+
+
+class RecordIndex:
+    """One record index beside the mentions alias (``<alias>-<suffix>``), created on first use."""
+
+    def __init__(
+        self,
+        engine: SearchEngine,
+        mentions_alias: str,
+        suffix: str,
+        mappings: Callable[[], dict[str, Any]],
+        *,
+        version: int,
+        shards: int = 1,
+        replicas: int = 0,
+    ) -> None:
+        self.engine = engine
+        self.alias = f"{mentions_alias}-{suffix}"
+        self._mappings = mappings
+        self._version = version
+        self._shards = shards
+        self._replicas = replicas
+        self._ready = False
+
+    def ensure_schema(self) -> None:
+        ensure_record_index(
+            self.engine,
+            self.alias,
+            self._mappings(),
+            version=self._version,
+            shards=self._shards,
+            replicas=self._replicas,
+        )
+        self._ready = True
+
+    def _ensure_ready(self) -> None:
+        """Create the index on first use if the engine was down at start-up."""
+        if not self._ready:
+            self.ensure_schema()
+
+    def drop(self) -> None:
+        self.engine.delete_indices(f"{self.alias}-v*")

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
@@ -31,8 +29,9 @@ from common.http import (
     requires,
     validation_details,
 )
+from services.search.api import engine_errors
 from services.search.phi import practice_guards
-from services.search.store.base import MentionStore, StoreUnavailable
+from services.search.store.base import MentionStore
 from services.search.testimonials.models import (
     AuthorisationIn,
     AuthorisationQuery,
@@ -54,8 +53,6 @@ from services.search.testimonials.store import Conflict, CurationStore
 
 blueprint = Blueprint("testimonials", __name__)
 
-P = ParamSpec("P")
-R = TypeVar("R")
 M = TypeVar("M", bound=BaseModel)
 
 _HEX32 = frozenset("0123456789abcdef")
@@ -76,22 +73,6 @@ def _mentions() -> MentionStore:
 
 def _actor() -> str:
     return current_principal().key_id
-
-
-def _engine_errors(view: Callable[P, R]) -> Callable[P, R]:
-    """An unreachable engine is a 503 to retry; a lost race on a record is a 409 to retry."""
-
-    @wraps(view)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return view(*args, **kwargs)
-        except StoreUnavailable:
-            raise ApiError(503, "search_unavailable", "the search engine is unavailable; retry shortly") from None
-        except Conflict:
-            message = "the record changed while this request ran; read it again and retry"
-            raise ApiError(409, "conflict", message) from None
-
-    return wrapper
 
 
 def _query(model: type[M]) -> M:
@@ -144,7 +125,7 @@ def _valid_authorisations(tenant: str, mention_ids: list[str], now: datetime) ->
 
 @blueprint.get("/v1/testimonials/candidates")
 @requires(Role.marketer)
-@_engine_errors
+@engine_errors
 def candidates() -> Response:
     query = _query(CandidateQuery)
     now = datetime.now(UTC)
@@ -171,7 +152,7 @@ def _candidate(ranked: Ranked) -> dict[str, Any]:
 
 @blueprint.get("/v1/testimonials")
 @requires(Role.marketer)
-@_engine_errors
+@engine_errors
 def list_testimonials() -> Response:
     query = _query(TestimonialQuery)
     tenant = current_principal().tenant
@@ -186,7 +167,7 @@ def list_testimonials() -> Response:
 
 @blueprint.get("/v1/testimonials/<mention_id>")
 @requires(Role.marketer)
-@_engine_errors
+@engine_errors
 def get_testimonial(mention_id: str) -> Response:
     _check_id(mention_id)
     tenant = current_principal().tenant
@@ -200,7 +181,7 @@ def get_testimonial(mention_id: str) -> Response:
 
 @blueprint.post("/v1/testimonials/<mention_id>/decision")
 @requires(Role.marketer)
-@_engine_errors
+@engine_errors
 def decide(mention_id: str) -> Response:
     _check_id(mention_id)
     body = read_model_body(DecisionIn)
@@ -240,7 +221,7 @@ def decide(mention_id: str) -> Response:
 
 @blueprint.post("/v1/testimonials/<mention_id>/publish")
 @requires(Role.marketer)
-@_engine_errors
+@engine_errors
 def publish(mention_id: str) -> Response:
     _check_id(mention_id)
     tenant = current_principal().tenant
@@ -292,7 +273,7 @@ def publish(mention_id: str) -> Response:
 
 @blueprint.post("/v1/testimonials/<mention_id>/unpublish")
 @requires(Role.marketer)
-@_engine_errors
+@engine_errors
 def unpublish(mention_id: str) -> Response:
     _check_id(mention_id)
     body = read_model_body(UnpublishIn) if request.get_data(cache=True) else UnpublishIn()
@@ -332,7 +313,7 @@ def _with_phi() -> bool:
 
 @blueprint.post("/v1/authorisations")
 @requires(Role.admin)
-@_engine_errors
+@engine_errors
 def create_authorisation() -> Response:
     body = read_model_body(AuthorisationIn)
     tenant = current_principal().tenant
@@ -354,7 +335,7 @@ def create_authorisation() -> Response:
 
 @blueprint.get("/v1/authorisations")
 @requires(Role.marketer)
-@_engine_errors
+@engine_errors
 def list_authorisations() -> Response:
     query = _query(AuthorisationQuery)
     now = datetime.now(UTC)
@@ -366,7 +347,7 @@ def list_authorisations() -> Response:
 
 @blueprint.get("/v1/authorisations/<authorisation_id>")
 @requires(Role.marketer)
-@_engine_errors
+@engine_errors
 def get_authorisation(authorisation_id: str) -> Response:
     _check_id(authorisation_id, "an authorisation id")
     found = curation_store().get_authorisation(current_principal().tenant, authorisation_id)
@@ -377,7 +358,7 @@ def get_authorisation(authorisation_id: str) -> Response:
 
 @blueprint.post("/v1/authorisations/<authorisation_id>/revoke")
 @requires(Role.admin)
-@_engine_errors
+@engine_errors
 def revoke_authorisation(authorisation_id: str) -> Response:
     _check_id(authorisation_id, "an authorisation id")
     body = read_model_body(RevocationIn)

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from services.search.store.base import MentionFilter
 from services.search.store.engines import SearchEngine, WriteConflict
 from services.search.store.indexed import build_query
-from services.search.store.records import ensure_record_index
+from services.search.store.records import KEYWORD, OPAQUE, STORED, Conflict, Versioned, ensure_record_index
 from services.search.testimonials.models import AuthorisationRecord, TestimonialRecord, TestimonialStatus
 
 log = logging.getLogger(__name__)
@@ -34,42 +33,29 @@ CURATION_MAPPING_VERSION = 1
 CANDIDATE_POOL = 1000  # positive mentions read per candidates request, before ranking
 MAX_EXCLUDED = 10_000  # decided mentions excluded in the engine (the rest are filtered here)
 
-T = TypeVar("T", bound=BaseModel)
-
-_KEYWORD = {"type": "keyword"}
-_STORED = {"type": "text", "index": False}  # kept in _source, never searchable
-_OPAQUE = {"type": "object", "enabled": False}
 
 
-@dataclass(frozen=True)
-class Versioned(Generic[T]):
-    """A record with the version it was read at, for a conditional write back."""
-
-    record: T
-    seq_no: int
-    primary_term: int
 
 
-class Conflict(Exception):
-    """The record changed since it was read (or already exists); read again and retry."""
+
 
 
 def testimonial_mappings() -> dict[str, Any]:
     return {
         "dynamic": "strict",
         "properties": {
-            "tenant": _KEYWORD,
-            "mention_id": _KEYWORD,
-            "status": _KEYWORD,
-            "reason": _STORED,
-            "decided_by": _KEYWORD,
+            "tenant": KEYWORD,
+            "mention_id": KEYWORD,
+            "status": KEYWORD,
+            "reason": STORED,
+            "decided_by": KEYWORD,
             "decided_at": {"type": "date"},
             "published_at": {"type": "date"},
-            "published_by": _KEYWORD,
-            "authorisation_id": _KEYWORD,
+            "published_by": KEYWORD,
+            "authorisation_id": KEYWORD,
             "updated_at": {"type": "date"},
-            "mention": _OPAQUE,
-            "history": _OPAQUE,
+            "mention": OPAQUE,
+            "history": OPAQUE,
         },
     }
 
@@ -78,28 +64,28 @@ def authorisation_mappings() -> dict[str, Any]:
     return {
         "dynamic": "strict",
         "properties": {
-            "id": _KEYWORD,
-            "tenant": _KEYWORD,
-            "mention_id": _KEYWORD,
-            "patient_name": _STORED,
-            "representative_authority": _STORED,
-            "description": _STORED,
-            "disclosed_by": _STORED,
-            "disclosed_to": _STORED,
-            "purpose": _STORED,
+            "id": KEYWORD,
+            "tenant": KEYWORD,
+            "mention_id": KEYWORD,
+            "patient_name": STORED,
+            "representative_authority": STORED,
+            "description": STORED,
+            "disclosed_by": STORED,
+            "disclosed_to": STORED,
+            "purpose": STORED,
             "signed_at": {"type": "date"},
             "expires_at": {"type": "date"},
-            "signature": _KEYWORD,
-            "document_ref": _STORED,
+            "signature": KEYWORD,
+            "document_ref": STORED,
             "show_author_name": {"type": "boolean"},
             "right_to_revoke_explained": {"type": "boolean"},
             "no_conditioning_explained": {"type": "boolean"},
             "redisclosure_explained": {"type": "boolean"},
             "created_at": {"type": "date"},
-            "created_by": _KEYWORD,
+            "created_by": KEYWORD,
             "revoked_at": {"type": "date"},
-            "revocation_reason": _STORED,
-            "revoked_by": _KEYWORD,
+            "revocation_reason": STORED,
+            "revoked_by": KEYWORD,
             "retain_until": {"type": "date"},
         },
     }
