@@ -1,9 +1,10 @@
 """The deployment files, validated offline (no Docker engine, no cluster, no network).
 
-* ``docker-compose.yml``: the Compose Specification's JSON schema as vendored by the
-  check-jsonschema package (what ``docker compose config`` checks first), then what the schema
-  cannot see: references between services, volumes, Dockerfiles, ports and the Prometheus
-  scrape targets.  Not covered: variable interpolation as compose does it, image pulls and builds.
+* ``docker-compose.yml``: ``docker compose config`` itself (the real Compose v2 client, built by
+  ``deploy/local/compose-client.sh``; ``config`` needs no engine), the Compose Specification's
+  JSON schema as vendored by check-jsonschema, then what neither can see: references between
+  services, volumes, Dockerfiles, ports and the Prometheus scrape targets.  Not covered: image
+  pulls and builds, which need an engine.
 * ``deploy/k8s``: every object against the Kubernetes OpenAPI schemas bundled in
   kubernetes-validate (strict: unknown fields are errors), then the conventions that make the
   objects work together (selectors, probes, resources, grace periods, the HPA's target).
@@ -12,7 +13,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -43,6 +47,54 @@ def compose_schema() -> dict[str, Any]:
 def compose() -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
     return data
+
+
+def docker_compose(
+    *args: str, env: dict[str, str], file: Path = REPO_ROOT / "docker-compose.yml"
+) -> subprocess.CompletedProcess[str]:
+    """Run ``docker compose ARGS`` with the client that ``bin/setup --test`` built (as the
+    ``docker`` CLI's plugin when that CLI is installed, else the same binary standalone)."""
+    plugin_dir = REPO_ROOT / ".local-stack" / "docker"
+    if not (plugin_dir / "cli-plugins" / "docker-compose").exists():
+        subprocess.run([str(REPO_ROOT / "deploy" / "local" / "compose-client.sh")], check=True, capture_output=True)
+    docker = shutil.which("docker")
+    command = [docker, "compose"] if docker else [str(plugin_dir / "cli-plugins" / "docker-compose")]
+    full_env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), **env}
+    full_env["DOCKER_CONFIG"] = str(plugin_dir)
+    return subprocess.run(
+        [*command, "-f", str(file), *args],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+COMPOSE_ENV = {"RADAR_API_KEYS": "example-admin-key=northside-imaging:admin"}
+
+
+def test_docker_compose_config_accepts_the_file() -> None:
+    result = docker_compose("config", "--format", "json", env=COMPOSE_ENV)
+    assert result.returncode == 0, result.stderr
+    resolved = json.loads(result.stdout)
+    assert {"kafka", "elasticsearch", "ingest", "sentiment-worker", "search"} <= set(resolved["services"])
+    # interpolation happened: the key reached every Radar service that reads it
+    assert resolved["services"]["ingest"]["environment"]["RADAR_API_KEYS"] == COMPOSE_ENV["RADAR_API_KEYS"]
+
+
+def test_docker_compose_config_refuses_a_missing_api_key_and_a_broken_file() -> None:
+    missing = docker_compose("config", "--quiet", env={})
+    assert missing.returncode != 0
+    assert "RADAR_API_KEYS" in missing.stderr
+    broken = REPO_ROOT / f".docker-compose-broken-{os.getpid()}.yml"  # beside the real one: same paths
+    broken.write_text((REPO_ROOT / "docker-compose.yml").read_text().replace("healthcheck:", "helthcheck:", 1))
+    try:
+        bad = docker_compose("config", "--quiet", env=COMPOSE_ENV, file=broken)
+    finally:
+        broken.unlink()
+    assert bad.returncode != 0
+    assert "helthcheck" in bad.stderr
 
 
 def schema_errors(instance: Any) -> list[str]:
