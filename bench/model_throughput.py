@@ -17,7 +17,9 @@ as configured now (both models at once, ``worker_model_threads`` each, no spin-w
 the previous configuration measured in the same run (the models one after the other, one thread
 per core each, ONNX Runtime's default spin-waiting).  The two alternate for ``--rounds`` rounds on
 the same records; it prints mentions/s of each (best round and all rounds), the ratio of the best
-rounds, and whether the two produced identical scored mentions.
+rounds, the CPU time per mention of each round (all threads of this process, spin-waiting
+included: what the worker takes from the other services on a shared machine), and whether the
+two produced identical scored mentions.
 """
 
 from __future__ import annotations
@@ -116,18 +118,19 @@ def pipeline_records(texts: list[str]) -> list:
     return records
 
 
-def time_pipeline(processor, records: list, batch: int) -> tuple[float, list[dict]]:
-    """Mentions/s of ``processor.process`` over ``records`` in worker-sized batches, and the results."""
+def time_pipeline(processor, records: list, batch: int) -> tuple[float, float, list[dict]]:
+    """Mentions/s and CPU ms (all threads) per mention of ``processor.process`` over ``records``
+    in worker-sized batches, and the results."""
     processor.process(records[:4])  # warm-up
     results: list[dict] = []
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for i in range(0, len(records), batch):
         for messages in processor.process(records[i : i + batch]).values():
             results.extend(json.loads(m.value) for m in messages)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     for r in results:
         r.pop("scored_at")
-    return len(records) / seconds, sorted(results, key=lambda r: r["id"])
+    return len(records) / seconds, 1000 * cpu / len(records), sorted(results, key=lambda r: r["id"])
 
 
 def pipeline_report(texts: list[str], rounds: int) -> dict:
@@ -152,11 +155,13 @@ def pipeline_report(texts: list[str], rounds: int) -> dict:
         settings.topics,
     )
     runs: dict[str, list[float]] = {"previous": [], "current": []}
+    cpu_ms: dict[str, list[float]] = {"previous": [], "current": []}
     outputs: dict[str, list[dict]] = {}
     for _ in range(rounds):
         for name, processor in (("previous", previous), ("current", current)):
-            rate, outputs[name] = time_pipeline(processor, records, settings.sentiment_batch_size)
+            rate, ms, outputs[name] = time_pipeline(processor, records, settings.sentiment_batch_size)
             runs[name].append(round(rate, 1))
+            cpu_ms[name].append(round(ms, 1))
     current.close()
     best_previous, best_current = max(runs["previous"]), max(runs["current"])
     return {
@@ -172,6 +177,8 @@ def pipeline_report(texts: list[str], rounds: int) -> dict:
         "previous_rounds": runs["previous"],
         "current_rounds": runs["current"],
         "ratio": round(best_current / best_previous, 2),
+        "previous_cpu_ms_per_mention": cpu_ms["previous"],
+        "current_cpu_ms_per_mention": cpu_ms["current"],
         "identical_outputs": outputs["previous"] == outputs["current"],
     }
 

@@ -35,8 +35,8 @@ def worker_model_threads(settings: Settings) -> int:
 
     The worker runs its two models at the same time on the same batch (``ScoringProcessor``), so
     each gets half the cores; on two cores that is one thread each, which has no thread pool to
-    synchronise at all.  Measured on 2 cores: 104 reviews/s, against 47-54/s for the models one
-    after the other at 2 threads each (docs/benchmarks.md, "Whole scoring path").
+    synchronise at all.  Measured on 2 cores: 86-95 mentions/s, against 45-57/s for the models
+    one after the other at 2 threads each (docs/benchmarks.md, "Whole scoring path").
     """
     if settings.model_threads:
         return settings.model_threads
