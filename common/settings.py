@@ -133,7 +133,14 @@ class Settings(BaseSettings):
         REPO_ROOT / "models" / "topic-embedder",
         description="Directory of the topic model (sentence encoder, prototypes, thresholds).",
     )
-    model_threads: int = Field(0, ge=0, description="ONNX Runtime intra-op threads; 0 means one per available core.")
+    model_threads: int = Field(
+        0,
+        ge=0,
+        description=(
+            "ONNX Runtime intra-op threads per model; 0 means one per available core in the sentiment API "
+            "and half the available cores (at least 1) in the sentiment worker, which runs its two models at once."
+        ),
+    )
     sentiment_group: str = Field("", description="Consumer group of the scorers; empty means <topic prefix>.sentiment.")
     sentiment_batch_size: int = Field(32, ge=1, description="Most mentions scored in one batch.")
     sentiment_batch_wait_ms: int = Field(

@@ -87,18 +87,28 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def cpu_session(path: Path, intra_op_threads: int | None) -> Any:
+def cpu_session(path: Path, intra_op_threads: int | None, *, spin_wait: bool = False) -> Any:
     """An ONNX Runtime CPU session with threads set deliberately.
 
     Intra-op threads parallelise one inference across the cores this process may use; inter-op
     parallelism stays at 1 because these graphs are a single chain, and a second pool would only
     contend with the first on a small machine.
+
+    ``spin_wait`` is off by default: ONNX Runtime's pool threads otherwise busy-wait for the next
+    job after each run, so with two sessions in one process (sentiment + topics) the idle pool of
+    one burns the cores the other is computing on, and on a shared machine it takes CPU from the
+    other services.  Measured on 2 cores (docs/benchmarks.md, "Whole scoring path"): both models at
+    2 threads each running at the same time went from 46 to 77 reviews/s without spinning, and one
+    review through both models one after the other (the sentiment API) did not get slower.  It
+    never changes results.  With one intra-op thread there is no pool and it has no effect.
     """
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = int(intra_op_threads) if intra_op_threads else default_threads()
     options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin_wait else "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "1" if spin_wait else "0")
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
@@ -117,13 +127,21 @@ class ManifestModel:
 
     _manifest: dict[str, Any]
 
-    def __init__(self, directory: Path, manifest: dict[str, Any], *, intra_op_threads: int | None = None):
+    def __init__(
+        self,
+        directory: Path,
+        manifest: dict[str, Any],
+        *,
+        intra_op_threads: int | None = None,
+        spin_wait: bool = False,
+    ):
         raise NotImplementedError
 
     @classmethod
-    def load(cls, directory: Path, *, intra_op_threads: int | None = None) -> Self:
+    def load(cls, directory: Path, *, intra_op_threads: int | None = None, spin_wait: bool = False) -> Self:
+        """Verify the checksums, then load; ``intra_op_threads``/``spin_wait``: see :func:`cpu_session`."""
         manifest = verify_directory(Path(directory))
-        return cls(Path(directory), manifest, intra_op_threads=intra_op_threads)
+        return cls(Path(directory), manifest, intra_op_threads=intra_op_threads, spin_wait=spin_wait)
 
     @property
     def name(self) -> str:
@@ -137,7 +155,14 @@ class ManifestModel:
 class SentimentModel(ManifestModel):
     """Batch predictor.  Thread-safe for concurrent ``predict`` calls (ORT sessions are)."""
 
-    def __init__(self, directory: Path, manifest: dict[str, Any], *, intra_op_threads: int | None = None):
+    def __init__(
+        self,
+        directory: Path,
+        manifest: dict[str, Any],
+        *,
+        intra_op_threads: int | None = None,
+        spin_wait: bool = False,
+    ):
 
         # transformers warns at import that PyTorch is missing; here that is by design.
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -161,7 +186,7 @@ class SentimentModel(ManifestModel):
         self._max_batch_tokens = max(self._max_length, int(inf.get("max_batch_tokens", 16384)))
 
         self._tokenizer = AutoTokenizer.from_pretrained(str(self._dir), local_files_only=True)
-        self._session = cpu_session(self._dir / manifest["onnx"], intra_op_threads)
+        self._session = cpu_session(self._dir / manifest["onnx"], intra_op_threads, spin_wait=spin_wait)
         self.intra_op_threads = self._session.get_session_options().intra_op_num_threads
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -38,10 +39,28 @@ class Tagger(Protocol):
 
 
 class ScoringProcessor:
-    def __init__(self, model: Predictor, tagger: Tagger, topics: Topics) -> None:
+    """Decode, check the language, score with both models, encode.
+
+    With ``concurrent_models`` (the default) the topic tagger runs on a helper thread while the
+    sentiment model scores the same batch on the calling thread.  ONNX Runtime releases the GIL
+    while it computes, so on two cores the two models (one intra-op thread each, see
+    ``services.sentiment.worker.worker_model_threads``) overlap instead of taking turns: about
+    twice the throughput of both models one after the other at two threads each
+    (docs/benchmarks.md, "Whole scoring path").  The results are the same either way: each model
+    scores each text on its own (batch 1), so neither thread count nor overlap changes a number.
+    """
+
+    def __init__(self, model: Predictor, tagger: Tagger, topics: Topics, *, concurrent_models: bool = True) -> None:
         self._model = model
         self._tagger = tagger
         self._topics = topics
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="topics") if concurrent_models else None
+
+    def close(self) -> None:
+        """Stop the helper thread (idempotent; also happens at interpreter exit)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def process(self, records: Sequence[Record]) -> Mapping[str, Sequence[Message]]:
         to_score: list[tuple[Record, Mention]] = []
@@ -66,15 +85,47 @@ class ScoringProcessor:
             else:
                 scored.append(self._message(record, mention, fallback_result(mention, ["unsupported_language"])))
 
-        with MODEL_LATENCY.labels("sentiment", "worker").time():
-            predicted = self._predict(to_score, dead)
-        with MODEL_LATENCY.labels("topics", "worker").time():
-            tags = self._tagger.tag([mention.text for (_, mention), _ in predicted]) if predicted else []
+        predicted, tags = self._score(to_score, dead)
         for ((record, mention), prediction), topics in zip(predicted, tags, strict=True):
             scored.append(self._message(record, mention, self._model_result(prediction, topics)))
         if dead:
             log.warning("dead-lettered %d record(s)", len(dead))
         return {self._topics.scored: scored, self._topics.dead_letter: dead}
+
+    def _tag(self, texts: list[str]) -> list[dict[str, float]]:
+        if not texts:
+            return []
+        with MODEL_LATENCY.labels("topics", "worker").time():
+            return self._tagger.tag(texts)
+
+    def _score(
+        self, to_score: list[tuple[Record, Mention]], dead: list[Message]
+    ) -> tuple[list[tuple[tuple[Record, Mention], Prediction]], list[dict[str, float]]]:
+        """Both models on the mentions to score; the tags belong to the mentions the sentiment model scored."""
+        pool = self._pool
+        if pool is None or not to_score:
+            with MODEL_LATENCY.labels("sentiment", "worker").time():
+                predicted = self._predict(to_score, dead)
+            return predicted, self._tag([mention.text for (_, mention), _ in predicted])
+        pending = pool.submit(self._tag, [mention.text for _, mention in to_score])
+        try:
+            with MODEL_LATENCY.labels("sentiment", "worker").time():
+                predicted = self._predict(to_score, dead)
+        except BaseException:
+            wait([pending])  # never leave the tagger running into the next batch
+            raise
+        try:
+            tags = pending.result()
+        except Exception:
+            if len(predicted) == len(to_score):
+                raise
+            # A text the sentiment model dead-lettered may be what broke the tagger: tag only the
+            # texts the sentiment model scored, as the sequential path does.
+            return predicted, self._tag([mention.text for (_, mention), _ in predicted])
+        if len(predicted) == len(to_score):
+            return predicted, tags
+        kept = {id(item) for item, _ in predicted}  # _predict keeps the items themselves, in order
+        return predicted, [t for item, t in zip(to_score, tags, strict=True) if id(item) in kept]
 
     def _predict(
         self, mentions: list[tuple[Record, Mention]], dead: list[Message]

@@ -85,7 +85,14 @@ def split_sentences(text: str, *, max_segments: int = MAX_SEGMENTS) -> list[str]
 class TopicTagger(ManifestModel):
     """Multi-label topic tagger (linear heads or zero-shot).  Thread-safe for concurrent ``tag`` calls."""
 
-    def __init__(self, directory: Path, manifest: dict[str, Any], *, intra_op_threads: int | None = None):
+    def __init__(
+        self,
+        directory: Path,
+        manifest: dict[str, Any],
+        *,
+        intra_op_threads: int | None = None,
+        spin_wait: bool = False,
+    ):
         from tokenizers import Tokenizer
 
         self._dir = Path(directory)
@@ -104,7 +111,7 @@ class TopicTagger(ManifestModel):
         self._tokenizer = Tokenizer.from_file(str(self._dir / "tokenizer.json"))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length=self._max_tokens)
-        self._session = cpu_session(self._dir / manifest["onnx"], intra_op_threads)
+        self._session = cpu_session(self._dir / manifest["onnx"], intra_op_threads, spin_wait=spin_wait)
         self.intra_op_threads = self._session.get_session_options().intra_op_num_threads
 
         # Prototype matrix [P, 384] and the topic index of each row.
