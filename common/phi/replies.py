@@ -278,6 +278,12 @@ class Finding:
     source: str = "rules"
 
 
+# The model reads at most this many distinct sentences of a reply (a review site's reply holds
+# about 4 000 characters, some 40 sentences); sentences without a letter are not read.
+MAX_MODEL_SENTENCES = 80
+_LETTER = re.compile(r"[^\W\d_]")
+
+
 class SentenceVerdictLike(Protocol):
     @property
     def category(self) -> str: ...
@@ -354,17 +360,22 @@ class ReplyGuard:
         """The classifier's findings, on the sentences no rule fired on (span: the sentence)."""
         if self.classifier is None:
             return []
-        todo = []
+        todo: dict[str, list[tuple[int, int]]] = {}  # identical sentences are classified once
         for s in _sentences(reply):
             lead = len(s.text) - len(s.text.lstrip())
             start, end = s.start + lead, s.start + len(s.text.rstrip())
-            if end > start and not any(f.start < end and start < f.end for f in rule_findings):
-                todo.append((start, end))
+            if not _LETTER.search(s.text) or any(f.start < end and start < f.end for f in rule_findings):
+                continue
+            if reply[start:end] in todo or len(todo) < MAX_MODEL_SENTENCES:
+                todo.setdefault(reply[start:end], []).append((start, end))
         if not todo:
             return []
         out = []
-        for (start, end), verdict in zip(todo, self.classifier.classify([reply[a:b] for a, b in todo]), strict=True):
-            if verdict.flagged:
+        verdicts = self.classifier.classify(list(todo))
+        for spans, verdict in zip(todo.values(), verdicts, strict=True):
+            if not verdict.flagged:
+                continue
+            for start, end in spans:
                 explanation = MODEL_EXPLANATION.format(
                     category=CATEGORY_NAMES.get(verdict.category, verdict.category),
                     probability=verdict.unsafe_probability,
