@@ -32,7 +32,10 @@ sys.path.insert(0, str(ROOT))
 from bench.timing import percentile  # noqa: E402
 
 EVAL = ROOT / "evaluation" / "phi"
-SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4")
+SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5")
+# Extra reply files: train2 (sentence-level training replies) and heldout5 (never trained or tuned on).
+REPLY_FILES = ("replies.jsonl", "train2_replies.jsonl", "heldout5_replies.jsonl")
+REPLY_SPLITS = (*SPLITS, "train2")
 STRUCTURED = {"PHONE", "FAX", "EMAIL", "SSN", "MRN", "HEALTH_PLAN", "ACCOUNT", "DATE"}
 
 
@@ -190,7 +193,8 @@ def real_reviews(path: Path, detector: Any, n: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--errors", choices=list(SPLITS), help="list the errors of one split")
+    parser.add_argument("--errors", choices=list(REPLY_SPLITS), help="list the errors of one split")
+    parser.add_argument("--splits", nargs="+", choices=list(REPLY_SPLITS), help="reply splits to score (default: all)")
     parser.add_argument("--reviews", type=Path, default=ROOT.parent / "shared" / "data" / "physician-reviews.jsonl")
     parser.add_argument("--n-reviews", type=int, default=2000)
     parser.add_argument("--only", choices=["detector", "replies"])
@@ -217,12 +221,35 @@ def main() -> None:
             real_reviews(args.reviews, detector, args.n_reviews)
     if args.only in (None, "replies") and (EVAL / "replies.jsonl").exists():
         from common.phi.replies import ReplyGuard
+        from services.search.replies.classifier import ReplyClassifier
 
-        guard = ReplyGuard(detector, practice_phone=staff["practice_phone"])
-        replies = load(EVAL / "replies.jsonl")
-        for split in SPLITS:
+        classifier = ReplyClassifier.load(ROOT / "models" / "reply-guard", ROOT / "models" / "topic-embedder")
+        rules = ReplyGuard(detector, practice_phone=staff["practice_phone"])
+        combined = ReplyGuard(detector, practice_phone=staff["practice_phone"], classifier=classifier)
+        replies = [r for name in REPLY_FILES if (EVAL / name).exists() for r in load(EVAL / name)]
+        print(
+            "\nReply guard: the model was trained on dev, heldout, heldout2, heldout3 and train2 (so its numbers "
+            "there are training-set numbers); heldout4 and heldout5 were never used for training or tuning."
+        )
+        summary = []
+        for split in args.splits or REPLY_SPLITS:
             subset = [r for r in replies if r["split"] == split]
-            print_guard(f"Reply guard, {split} split", evaluate_guard(subset, guard, errors=args.errors == split))
+            if not subset:
+                continue
+            row = [split]
+            for name, guard in (("rules only", rules), ("rules + model", combined)):
+                r = evaluate_guard(subset, guard, errors=args.errors == split and name == "rules + model")
+                print_guard(f"Reply guard ({name}), {split} split", r)
+                unsafe, safe = r["tp"] + r["fn"], r["fp"] + r["tn"]
+                row.append(
+                    f"{_fmt(_ratio(r['tp'], unsafe))} ({r['tp']}/{unsafe}) FAR {_fmt(_ratio(r['fp'], safe))} "
+                    f"({r['fp']}/{safe})"
+                )
+            summary.append(row)
+        print("\nReply guard summary: recall on unsafe, false-alarm rate on safe")
+        print(f"  {'split':<10} {'rules only':<38} rules + model")
+        for split, a, b in summary:
+            print(f"  {split:<10} {a:<38} {b}")
     print(f"\nmax RSS of this run: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

@@ -133,6 +133,11 @@ class Settings(BaseSettings):
         REPO_ROOT / "models" / "topic-embedder",
         description="Directory of the topic model (sentence encoder, prototypes, thresholds).",
     )
+    reply_model_dir: Path = Field(
+        REPO_ROOT / "models" / "reply-guard",
+        description="Directory of the reply guard's learned sentence classifier (head + manifest); its encoder is "
+        "the topic model's (topic_model_dir).",
+    )
     model_threads: int = Field(
         0,
         ge=0,
@@ -271,7 +276,7 @@ class Settings(BaseSettings):
     privacy_staff_names: str = Field(
         "",
         description=(
-            "The practice's own staff, comma-separated names and aliases (\"Dr. Anika Patel, Jake Moreno, Jake\"): "
+            'The practice\'s own staff, comma-separated names and aliases ("Dr. Anika Patel, Jake Moreno, Jake"): '
             "the PHI detector never reports them as patients' names."
         ),
     )

@@ -8,16 +8,22 @@ sentence with rules for each kind of disclosure, adds every identifier the PHI d
 and proposes a safer rewrite: the sentences that disclose nothing, the standard "we can't
 discuss any individual's care online" line and an invitation to call the office.
 
-Rules, not a model: every finding comes with the words that triggered it and why, so a marketer
-learns what to avoid, and the false alarms can be read and fixed.  Recall matters more than
-precision here (a missed disclosure costs a fine, a false alarm costs a rewrite).
+Rules first: every rule finding comes with the words that triggered it and why, so a marketer
+learns what to avoid, and the false alarms can be read and fixed.  Rules do not generalise to new
+phrasings, so a learned sentence classifier (``services/search/replies/classifier.py``, injected
+as ``classifier``) also reads every sentence no rule fired on; a sentence it flags becomes a
+finding of its most probable category whose span is the whole sentence and whose explanation says
+it comes from the learned model.  A reply is unsafe when the rules OR the model find something.
+Recall matters more than precision here (a missed disclosure costs a fine, a false alarm costs a
+rewrite).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from common.phi.detector import PhiDetector
 from common.phi.names import _words
@@ -243,15 +249,54 @@ STANDARD_LINE = (
 OPENING = "Thank you for taking the time to share your feedback."
 
 
+MODEL_EXPLANATION = (
+    "Flagged by the learned model (not a rule): this sentence reads like a {category} "
+    "(probability {probability:.2f} that it is unsafe). {why}"
+)
+CATEGORY_NAMES = {
+    CONFIRMATION: "confirmation of a patient relationship",
+    CLINICAL: "clinical, procedure or results detail",
+    APPOINTMENT: "detail of a visit or appointment date",
+    FINANCIAL: "detail of insurance, billing or cost",
+    NAMING: "mention of a particular person",
+    PUBLIC: "public discussion of a case",
+}
+
+
 @dataclass(frozen=True)
 class Finding:
-    """One problem: ``reply[start:end]`` is the offending text, ``type`` one of the categories above."""
+    """One problem: ``reply[start:end]`` is the offending text, ``type`` one of the categories above.
+
+    ``source`` is ``"rules"`` (a rule or the PHI detector) or ``"model"`` (the learned classifier).
+    """
 
     type: str
     start: int
     end: int
     text: str
     explanation: str
+    source: str = "rules"
+
+
+# The model reads at most this many distinct sentences of a reply (a review site's reply holds
+# about 4 000 characters, some 40 sentences); sentences without a letter are not read.
+MAX_MODEL_SENTENCES = 80
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+class SentenceVerdictLike(Protocol):
+    @property
+    def category(self) -> str: ...
+    @property
+    def unsafe_probability(self) -> float: ...
+    @property
+    def flagged(self) -> bool: ...
+
+
+class SentenceClassifier(Protocol):
+    """What the guard needs of the learned model: one verdict per sentence."""
+
+    def classify(self, sentences: Sequence[str]) -> Sequence[SentenceVerdictLike]: ...
 
 
 @dataclass(frozen=True)
@@ -271,15 +316,17 @@ class _Sentence:
 class ReplyGuard:
     """Checks draft replies; ``detector`` knows the staff, ``practice_phone`` goes in the suggestion."""
 
-    def __init__(self, detector: PhiDetector, practice_phone: str | None = None) -> None:
+    def __init__(
+        self, detector: PhiDetector, practice_phone: str | None = None, classifier: SentenceClassifier | None = None
+    ) -> None:
         self.detector = detector
+        self.classifier = classifier
         self.practice_phone = (practice_phone or "").strip() or None
         self._practice_digits = re.sub(r"\D", "", self.practice_phone or "")[-10:]
 
     def check(self, reply: str, review: str | None = None, reviewer_display_name: str | None = None) -> ReplyCheck:
-        findings = sorted(
-            _dedupe(reply, self._findings(reply, review, reviewer_display_name)), key=lambda f: (f.start, f.end, f.type)
-        )
+        findings = _dedupe(reply, self._findings(reply, review, reviewer_display_name))
+        findings = sorted(findings + self._model_findings(reply, findings), key=lambda f: (f.start, f.end, f.type))
         if not findings:
             return ReplyCheck(True, [], reply)
         return ReplyCheck(False, findings, self.suggest(reply, findings))
@@ -308,6 +355,34 @@ class ReplyGuard:
             yield _finding(reply, NAMING, s.start + m.start(), s.start + m.end())
         for m in _MONEY.finditer(s.text):
             yield _finding(reply, FINANCIAL, s.start + m.start(), s.start + m.end())
+
+    def _model_findings(self, reply: str, rule_findings: list[Finding]) -> list[Finding]:
+        """The classifier's findings, on the sentences no rule fired on (span: the sentence)."""
+        if self.classifier is None:
+            return []
+        todo: dict[str, list[tuple[int, int]]] = {}  # identical sentences are classified once
+        for s in _sentences(reply):
+            lead = len(s.text) - len(s.text.lstrip())
+            start, end = s.start + lead, s.start + len(s.text.rstrip())
+            if not _LETTER.search(s.text) or any(f.start < end and start < f.end for f in rule_findings):
+                continue
+            if reply[start:end] in todo or len(todo) < MAX_MODEL_SENTENCES:
+                todo.setdefault(reply[start:end], []).append((start, end))
+        if not todo:
+            return []
+        out = []
+        verdicts = self.classifier.classify(list(todo))
+        for spans, verdict in zip(todo.values(), verdicts, strict=True):
+            if not verdict.flagged:
+                continue
+            for start, end in spans:
+                explanation = MODEL_EXPLANATION.format(
+                    category=CATEGORY_NAMES.get(verdict.category, verdict.category),
+                    probability=verdict.unsafe_probability,
+                    why=EXPLANATIONS[verdict.category],
+                )
+                out.append(Finding(verdict.category, start, end, reply[start:end], explanation, "model"))
+        return out
 
     def _identifier_findings(self, reply: str, review: str | None, display_name: str | None) -> Iterator[Finding]:
         chosen = _words(display_name or "")
@@ -404,7 +479,9 @@ def _dedupe(reply: str, findings: Iterator[Finding]) -> list[Finding]:
         if group and f.start < group[-1].end:
             last = group[-1]
             if f.end > last.end:
-                group[-1] = Finding(last.type, last.start, f.end, reply[last.start : f.end], last.explanation)
+                group[-1] = Finding(
+                    last.type, last.start, f.end, reply[last.start : f.end], last.explanation, last.source
+                )
             continue
         group.append(f)
     return [f for group in by_kind.values() for f in group]

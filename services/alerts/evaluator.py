@@ -6,6 +6,13 @@ is recorded as an alert, created only if absent, and a delivery job is published
 ``<prefix>.alerts`` keyed by tenant.  The loop commits after that publish, so a crash at any
 point re-evaluates the batch: the alert record already exists, but the job is published again
 when the record's delivery is still pending (the dispatcher skips what it already delivered).
+
+Erased and deleted mentions raise nothing.  A mention can be erased (``DELETE /v1/mentions/<id>``,
+services/search/erasure.py: an ``erased_at`` marker replaces it in the mention store) while its
+scored copy still waits on the topic; before raising an alert for a matching rule the evaluator
+asks the mention store ``is_erased`` and skips the mention if so (the question is asked only when
+a rule matches, so the common case costs nothing).  A deletion notice (``deleted_at`` set: the
+author deleted the review) carries no text and raises nothing either.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from services.alerts.models import AlertJob, AlertMention, AlertRecord, RuleReco
 from services.alerts.redaction import Redactor, default_redact, excerpt, phi_redactor
 from services.alerts.rules import match
 from services.alerts.store import AlertStore
-from services.search.store.base import StoreUnavailable
+from services.search.store.base import MentionStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +103,10 @@ class EvaluationProcessor:
         rules_cache_s: float,
         excerpt_chars: int,
         redact: Redactor = default_redact,
+        is_erased: Callable[[str, str], bool] | None = None,
     ) -> None:
         self._store = store
+        self._is_erased = is_erased
         self._topics = topics
         self._cache = RuleCache(store, rules_cache_s)
         self._excerpt_chars = excerpt_chars
@@ -124,11 +133,19 @@ class EvaluationProcessor:
         return {self._topics.alerts: jobs}
 
     def _evaluate(self, mention: ScoredMention) -> list[Message]:
-        jobs = []
+        jobs: list[Message] = []
+        if mention.deleted_at is not None:
+            return jobs  # the author deleted it: nothing to alert on
+        erased: bool | None = None
         for rule in self._cache.rules(mention.tenant):
             reasons = match(rule.conditions, mention)
             if reasons is None:
                 continue
+            if erased is None:
+                erased = self._is_erased is not None and self._is_erased(mention.tenant, mention.id)
+            if erased:
+                log.debug("skipping an erased mention")
+                return jobs
             alert = build_alert(rule, mention, reasons, excerpt_chars=self._excerpt_chars, redact=self._redact)
             if not self._store.create_alert(alert, refresh=False):
                 existing = self._store.get_alert(mention.tenant, alert.id)
@@ -139,8 +156,19 @@ class EvaluationProcessor:
         return jobs
 
 
-def build_loop(settings: Settings, bus: Bus, store: AlertStore, redact: Redactor | None = None) -> BatchLoop:
+def build_loop(
+    settings: Settings,
+    bus: Bus,
+    store: AlertStore,
+    redact: Redactor | None = None,
+    mentions: MentionStore | None = None,
+) -> BatchLoop:
+    """``mentions``: where erasures are recorded (default: the store the settings name)."""
     TopicProvisioner(bus, settings).ensure()
+    if mentions is None:
+        from services.search.app import build_store
+
+        mentions = build_store(settings)
     if redact is None:
         redact = phi_redactor(PhiDetector(settings.staff_names, min_confidence=settings.privacy_min_confidence))
     return BatchLoop(
@@ -153,6 +181,7 @@ def build_loop(settings: Settings, bus: Bus, store: AlertStore, redact: Redactor
             rules_cache_s=settings.alerts_rules_cache_s,
             excerpt_chars=settings.alerts_excerpt_chars,
             redact=redact,
+            is_erased=mentions.is_erased,
         ),
         batch_size=settings.alerts_batch_size,
         batch_wait_s=settings.alerts_batch_wait_ms / 1000,
@@ -175,7 +204,7 @@ def build_alert_store(settings: Settings) -> AlertStore:
     )
 
 
-def wait_for_schema(store: AlertStore) -> None:
+def wait_for_schema(store: AlertStore | MentionStore) -> None:
     while True:
         try:
             store.ensure_schema()
@@ -188,10 +217,14 @@ def wait_for_schema(store: AlertStore) -> None:
 def main() -> None:
     settings = Settings()
     configure_logging("alerts-evaluator", settings.log_level)
+    from services.search.app import build_store
+
     store = build_alert_store(settings)
     wait_for_schema(store)
+    mentions = build_store(settings)
+    wait_for_schema(mentions)
     bus = connect_bus(settings, client_id="radar-alerts-evaluator")
-    run_worker(build_loop(settings, bus, store), settings)
+    run_worker(build_loop(settings, bus, store, mentions=mentions), settings)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ leaves only a marker with the id, so nothing can bring it back:
 - the curation record, which holds a copy of the review (the HIPAA authorisation records stay:
   the rule requires keeping them six years, and they hold no review text);
 - the alerts it raised keep their history (who acknowledged and resolved what) but lose the
-  excerpt and the link;
+  excerpt and the link; a scored copy still queued for the alert evaluator raises nothing (it
+  asks ``is_erased`` before raising, services/alerts/evaluator.py);
 - Kafka: the raw and scored topics hold copies until the topics' retention expires (see
   docs/privacy.md); consumers replaying them cannot resurrect the mention (above);
 - the public feed's HTTP caches (``max-age`` 60 s) expire within a minute.

@@ -17,6 +17,7 @@ from common.phi import PhiDetector
 from common.phi.replies import ReplyGuard
 from common.settings import Settings
 from services.search.practice.store import PracticeStore
+from services.search.replies.classifier import LazyReplyClassifier
 
 _KEY = "radar.phi_guards"
 _CACHED_PRACTICES = 256
@@ -48,7 +49,8 @@ class PracticeGuards:
                 self._cache.move_to_end(tenant)
                 return cached
         detector = PhiDetector(staff, min_confidence=self._settings.privacy_min_confidence)
-        built = (key, detector, ReplyGuard(detector, practice_phone=phone))
+        classifier = LazyReplyClassifier(self._settings.reply_model_dir, self._settings.topic_model_dir)
+        built = (key, detector, ReplyGuard(detector, practice_phone=phone, classifier=classifier))
         with self._lock:
             self._cache[tenant] = built
             while len(self._cache) > _CACHED_PRACTICES:

@@ -7,6 +7,7 @@ logged.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 
 from flask import Blueprint, Response, jsonify
@@ -16,8 +17,12 @@ from common.http import ApiError, current_principal, read_model_body, requires
 from services.search.phi import practice_guards
 from services.search.replies.models import ReplyCheckIn, ReplyCheckResult
 from services.search.store.base import StoreUnavailable
+from services.sentiment.model import ModelIntegrityError
+
+logger = logging.getLogger(__name__)
 
 blueprint = Blueprint("replies", __name__)
+
 
 @blueprint.post("/v1/replies/check")
 @requires(Role.marketer)
@@ -27,7 +32,12 @@ def check_reply() -> Response:
         guard = practice_guards().guard(current_principal().tenant)
     except StoreUnavailable:
         raise ApiError(503, "search_unavailable", "the practice profile is unavailable; retry shortly") from None
-    result = guard.check(body.reply, review=body.review, reviewer_display_name=body.reviewer_display_name)
+    try:
+        result = guard.check(body.reply, review=body.review, reviewer_display_name=body.reviewer_display_name)
+    except ModelIntegrityError as exc:
+        # Fail closed: without its learned half the guard would miss what the rules cannot see.
+        logger.error("reply guard model unavailable: %s", exc)
+        raise ApiError(503, "reply_model_unavailable", "the reply guard's model is unavailable") from None
     out = ReplyCheckResult.model_validate(
         {"safe": result.safe, "findings": [asdict(f) for f in result.findings], "suggestion": result.suggestion}
     )

@@ -43,6 +43,11 @@ class ReplyFinding(BaseModel):
     end: int = Field(ge=0, description="End offset (exclusive).")
     text: str = Field(description="`reply[start:end]`.")
     explanation: str = Field(description="Why this is a disclosure, in words.")
+    source: Literal["rules", "model"] = Field(
+        "rules",
+        description="`rules`: a rule or the PHI detector found it (the span is the triggering words); `model`: the "
+        "learned sentence classifier did (the span is the sentence).",
+    )
 
 
 class ReplyCheckResult(BaseModel):

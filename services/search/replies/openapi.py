@@ -31,7 +31,9 @@ def reply_paths(components: Components) -> dict[str, Any]:
                     "any detail of condition, procedure, results, appointment dates, insurance, billing or cost, "
                     "naming the reviewer beyond their display name or naming another patient, offers to discuss "
                     "the case publicly, and any Safe Harbor identifier (phone, email, address, record number...). "
-                    "Each finding has the offending span and an explanation; `suggestion` is a safer rewrite. "
+                    "Each finding has the offending span and an explanation; a rule finds the words, the learned "
+                    "sentence classifier (`source: model`) the sentence no rule caught. `suggestion` is a safer "
+                    "rewrite. 503 `reply_model_unavailable` when the classifier's files fail their checksum. "
                     f"The reply may be up to {MAX_REPLY_CHARS} characters. Nothing is stored or logged."
                 ),
                 request_body=json_body(components, ReplyCheckIn),

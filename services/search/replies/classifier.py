@@ -1,0 +1,127 @@
+"""The reply guard's learned component: a sentence classifier for unsafe reply content.
+
+Each sentence of a draft reply is embedded by the sentence encoder the project already ships
+(``models/topic-embedder``: int8 ONNX all-MiniLM-L6-v2, loaded and checksum-verified by
+:class:`services.sentiment.topics.TopicTagger`) and a multinomial logistic regression
+(``models/reply-guard/head.npz``, trained by ``training/reply_guard/train.py``) gives the
+probability of each category: the six kinds of disclosure the rules look for, and ``safe``.  A
+sentence is flagged when ``1 - P(safe) >= threshold`` (the threshold is chosen by cross-validation
+on the training splits, see the manifest); its category is the most probable unsafe class.
+
+Runtime needs onnxruntime, tokenizers and numpy only.  Both model directories are checked
+against the sha256 values of their manifests before use; a corrupt or missing file raises
+:class:`~services.sentiment.model.ModelIntegrityError`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from services.sentiment.model import ModelIntegrityError, verify_directory
+
+SAFE = "safe"
+CATEGORIES = (
+    "patient_confirmation",
+    "clinical_detail",
+    "appointment_detail",
+    "financial_detail",
+    "naming",
+    "public_discussion",
+    SAFE,
+)
+FEATURES = "topic-embedder sentence embedding (384, unit norm)"
+
+
+@dataclass(frozen=True)
+class SentenceVerdict:
+    category: str  # the most probable unsafe category
+    unsafe_probability: float  # 1 - P(safe)
+    flagged: bool
+
+
+class ReplyClassifier:
+    """Sentence-level classifier; thread-safe (the ONNX session is, the head is read-only)."""
+
+    def __init__(self, encoder: Any, weight: np.ndarray, bias: np.ndarray, threshold: float, version: str) -> None:
+        self._encoder = encoder
+        self._weight = weight
+        self._bias = bias
+        self.threshold = threshold
+        self.version = version
+
+    @classmethod
+    def load(cls, directory: Path, encoder_directory: Path, *, intra_op_threads: int | None = 1) -> ReplyClassifier:
+        """Verify both directories' checksums, then load the encoder and the head."""
+        from services.sentiment.topics import TopicTagger
+
+        manifest = verify_directory(Path(directory))
+        weight, bias, threshold = load_head(Path(directory) / manifest["head_file"])
+        if float(manifest.get("threshold", threshold)) != threshold:
+            raise ModelIntegrityError(f"{directory}: manifest and head disagree on the threshold")
+        encoder = TopicTagger.load(Path(encoder_directory), intra_op_threads=intra_op_threads)
+        return cls(encoder, weight, bias, threshold, str(manifest.get("version", "")))
+
+    def probabilities(self, sentences: Sequence[str]) -> np.ndarray:
+        """[n, len(CATEGORIES)] class probabilities."""
+        if not sentences:
+            return np.zeros((0, len(CATEGORIES)))
+        return softmax(self._encoder.embed(list(sentences)).astype(np.float64) @ self._weight.T + self._bias)
+
+    def classify(self, sentences: Sequence[str]) -> list[SentenceVerdict]:
+        out = []
+        for p in self.probabilities(sentences):
+            unsafe = 1.0 - float(p[-1])
+            category = CATEGORIES[int(np.argmax(p[:-1]))]
+            out.append(SentenceVerdict(category, unsafe, unsafe >= self.threshold))
+        return out
+
+
+def load_head(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            weight = np.asarray(z["weight"], dtype=np.float64)
+            bias = np.asarray(z["bias"], dtype=np.float64)
+            threshold = float(z["threshold"])
+            categories = tuple(str(c) for c in z["categories"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelIntegrityError(f"{path.name}: unreadable head file ({exc})") from exc
+    if categories != CATEGORIES or weight.shape != (len(CATEGORIES), 384) or bias.shape != (len(CATEGORIES),):
+        raise ModelIntegrityError(f"{path.name}: head does not match the categories / the 384-dim encoder")
+    return weight, bias, threshold
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+_shared: dict[tuple[str, str], ReplyClassifier] = {}
+_lock = threading.Lock()
+
+
+def shared_classifier(directory: Path, encoder_directory: Path) -> ReplyClassifier:
+    """One loaded classifier per process (the encoder is 23 MB and takes about a second to load)."""
+    key = (str(directory), str(encoder_directory))
+    with _lock:
+        if key not in _shared:
+            _shared[key] = ReplyClassifier.load(directory, encoder_directory)
+        return _shared[key]
+
+
+class LazyReplyClassifier:
+    """Loads the shared classifier on the first ``classify`` (so services that only need the PHI
+    detector never pay for the encoder); a corrupt model raises ModelIntegrityError there."""
+
+    def __init__(self, directory: Path, encoder_directory: Path) -> None:
+        self.directory = Path(directory)
+        self.encoder_directory = Path(encoder_directory)
+
+    def classify(self, sentences: Sequence[str]) -> list[SentenceVerdict]:
+        return shared_classifier(self.directory, self.encoder_directory).classify(sentences)

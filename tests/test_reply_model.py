@@ -1,0 +1,151 @@
+"""The reply guard's learned sentence classifier: it loads only with matching checksums, and
+through ``POST /v1/replies/check`` it catches disclosures the rules miss, passes safe replies,
+and its rewrite passes the check.  Every reply here is synthetic and written for this test (none
+comes from an evaluation split)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from common.phi import PhiDetector
+from common.phi.replies import ReplyGuard
+from common.settings import REPO_ROOT
+from services.search.replies.classifier import CATEGORIES, LazyReplyClassifier, ReplyClassifier
+from services.sentiment.model import ModelIntegrityError
+from tests.conftest import MARKETER_KEY, auth
+
+MODEL = REPO_ROOT / "models" / "reply-guard"
+ENCODER = REPO_ROOT / "models" / "topic-embedder"
+URL = "/v1/replies/check"
+
+# Disclosures in words no rule knows (the rules pass each of these: asserted below).
+MODEL_ONLY_UNSAFE = [
+    "We are so happy the tumour shrank after the radiation.",
+    "Good news that the kidney stone passed on its own!",
+    "The hernia repair went exactly as planned.",
+    "Our cardiologist caught the arrhythmia just in time.",
+]
+SAFE = [
+    "Thank you for your review. Please call our office so we can help.",
+    "We welcome feedback from everyone in our community.",
+    "Our team is proud of the care we provide.",
+]
+
+
+@pytest.fixture(scope="module")
+def classifier() -> ReplyClassifier:
+    return ReplyClassifier.load(MODEL, ENCODER)
+
+
+def test_the_classifier_loads_and_its_manifest_names_what_it_was_trained_on(classifier: ReplyClassifier) -> None:
+    manifest = json.loads((MODEL / "manifest.json").read_text())
+    assert manifest["categories"] == list(CATEGORIES)
+    assert classifier.threshold == manifest["threshold"]
+    assert 0.0 < classifier.threshold < 1.0
+    assert {"heldout4", "heldout5"} <= set(manifest["training_data"]["never_used"])
+    assert not {"heldout4", "heldout5"} & set(manifest["training_data"]["splits"])
+
+
+def _copy(tmp_path: Path) -> Path:
+    target = tmp_path / "reply-guard"
+    shutil.copytree(MODEL, target)
+    return target
+
+
+def test_a_corrupt_head_fails_its_checksum(tmp_path: Path) -> None:
+    target = _copy(tmp_path)
+    data = bytearray((target / "head.npz").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (target / "head.npz").write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError, match=r"head\.npz: sha256 mismatch"):
+        ReplyClassifier.load(target, ENCODER)
+
+
+def test_a_missing_head_fails_clearly(tmp_path: Path) -> None:
+    target = _copy(tmp_path)
+    (target / "head.npz").unlink()
+    with pytest.raises(ModelIntegrityError, match=r"head\.npz: missing"):
+        ReplyClassifier.load(target, ENCODER)
+
+
+def test_a_head_of_the_wrong_shape_is_refused_even_with_a_matching_checksum(tmp_path: Path) -> None:
+    from services.sentiment.model import sha256_file
+
+    target = _copy(tmp_path)
+    np.savez(
+        target / "head.npz",
+        weight=np.zeros((3, 384)),
+        bias=np.zeros(3),
+        threshold=0.5,
+        categories=np.array(CATEGORIES[:3]),
+    )
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest["files"]["head.npz"]["sha256"] = sha256_file(target / "head.npz")
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelIntegrityError, match="does not match"):
+        ReplyClassifier.load(target, ENCODER)
+
+
+def test_the_guard_fails_closed_on_a_corrupt_model(tmp_path: Path) -> None:
+    target = _copy(tmp_path)
+    (target / "head.npz").write_bytes(b"not a model")
+    guard = ReplyGuard(PhiDetector(), classifier=LazyReplyClassifier(target, ENCODER))
+    with pytest.raises(ModelIntegrityError):
+        guard.check("Thank you for the kind words.")
+
+
+@pytest.mark.parametrize("reply", MODEL_ONLY_UNSAFE)
+def test_the_rules_alone_miss_these(reply: str) -> None:
+    assert ReplyGuard(PhiDetector()).check(reply).safe  # so the API tests below exercise the model
+
+
+def post(client, body: Any):  # type: ignore[no-untyped-def]
+    return client.post(URL, json=body, headers=auth(MARKETER_KEY))
+
+
+@pytest.mark.parametrize("reply", MODEL_ONLY_UNSAFE)
+def test_api_flags_what_only_the_model_sees_and_its_rewrite_passes(search_client, reply: str) -> None:  # type: ignore[no-untyped-def]
+    full = f"Thanks for the review! {reply} Please call our office with any questions."
+    response = post(search_client, {"reply": full})
+    assert response.status_code == 200, response.get_json()
+    result = response.get_json()
+    assert result["safe"] is False
+    [finding] = result["findings"]
+    assert finding["source"] == "model"
+    assert finding["text"] == reply == full[finding["start"] : finding["end"]]  # the span is the sentence
+    assert finding["type"] in CATEGORIES[:-1]
+    assert "learned model" in finding["explanation"]
+    assert reply not in result["suggestion"]
+    again = post(search_client, {"reply": result["suggestion"]}).get_json()
+    assert again["safe"] is True, again["findings"]
+
+
+@pytest.mark.parametrize("reply", SAFE)
+def test_api_passes_safe_replies_through_the_model(search_client, reply: str) -> None:  # type: ignore[no-untyped-def]
+    result = post(search_client, {"reply": reply}).get_json()
+    assert result == {"safe": True, "findings": [], "suggestion": reply}
+
+
+def test_rule_findings_say_they_come_from_the_rules(search_client) -> None:  # type: ignore[no-untyped-def]
+    result = post(search_client, {"reply": "We reviewed your chart and your MRI was normal."}).get_json()
+    assert result["safe"] is False
+    assert {f["source"] for f in result["findings"]} == {"rules"}
+
+
+def test_the_new_splits_have_their_shape() -> None:
+    def load(name: str) -> list[dict[str, Any]]:
+        return [json.loads(x) for x in (REPO_ROOT / "evaluation/phi" / name).read_text().splitlines() if x.strip()]
+
+    heldout5, train2 = load("heldout5_replies.jsonl"), load("train2_replies.jsonl")
+    assert {r["split"] for r in heldout5} == {"heldout5"} and {r["split"] for r in train2} == {"train2"}
+    assert sum(r["label"] == "unsafe" for r in heldout5) >= 40 and sum(r["label"] == "safe" for r in heldout5) >= 30
+    assert sum("modelled_on" in r for r in heldout5) >= 4
+    for r in heldout5 + train2:
+        assert r["synthetic"] is True and bool(r["reasons"]) == (r["label"] == "unsafe")
+    assert not {r["reply"] for r in heldout5} & {r["reply"] for r in train2}
