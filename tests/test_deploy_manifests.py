@@ -163,6 +163,10 @@ def test_dockerfiles_are_multi_stage_non_root_with_a_health_check() -> None:
                 assert (REPO_ROOT / item).exists(), f"{path.name} copies missing {item}"
     sentiment = (REPO_ROOT / "deploy" / "docker" / "sentiment.Dockerfile").read_text()
     assert "COPY models/review-sentiment" in sentiment and "COPY models/topic-embedder" in sentiment
+    search = (REPO_ROOT / "deploy" / "docker" / "search.Dockerfile").read_text()  # the reply guard's model
+    assert "COPY models/reply-guard" in search and "COPY models/topic-embedder" in search
+    for path in dockerfiles:  # Python's venv seeds setuptools 65.5 (CVE-2022-40897): upgraded first
+        assert '"setuptools>=78.1.1"' in path.read_text(), path.name
 
 
 # --- Kubernetes ------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY common ./common
 COPY services ./services
-RUN python -m venv /opt/radar && /opt/radar/bin/pip install . && /opt/radar/bin/pip uninstall -y radar
+# The venv module seeds an old pip and setuptools (CVE-2022-40897 and later): upgrade them first.
+RUN python -m venv /opt/radar && /opt/radar/bin/pip install --upgrade "pip>=25" "setuptools>=78.1.1" && /opt/radar/bin/pip install . && /opt/radar/bin/pip uninstall -y radar
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin radar

@@ -11,7 +11,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY common ./common
 COPY services ./services
-RUN python -m venv /opt/radar && /opt/radar/bin/pip install . && /opt/radar/bin/pip uninstall -y radar
+# The venv module seeds an old pip and setuptools (CVE-2022-40897 and later): upgrade them first.
+RUN python -m venv /opt/radar && /opt/radar/bin/pip install --upgrade "pip>=25" "setuptools>=78.1.1" && /opt/radar/bin/pip install . && /opt/radar/bin/pip uninstall -y radar
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin radar
@@ -19,6 +20,11 @@ COPY --from=build /opt/radar /opt/radar
 WORKDIR /app
 COPY --chown=root:root common ./common
 COPY --chown=root:root services ./services
+# The reply guard's learned classifier and the sentence encoder it reads (checksums verified when
+# first used; /readyz fails if they do not verify).
+COPY models/reply-guard ./models/reply-guard
+COPY models/topic-embedder ./models/topic-embedder
+ENV RADAR_REPLY_MODEL_DIR=/app/models/reply-guard RADAR_TOPIC_MODEL_DIR=/app/models/topic-embedder
 # Gunicorn (common/gunicorn_conf.py): gthread workers; WEB_CONCURRENCY processes x GUNICORN_THREADS
 # threads; it gives the gunicorn processes a private PROMETHEUS_MULTIPROC_DIR under /tmp, so
 # /metrics adds up every gunicorn process (workers started from this image do not use it).

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from common.auth import Role
 from common.http import ApiError, current_principal, requires, validation_details
 from services.search.export import CsvExport
+from services.search.phi import practice_guards
 from services.search.reputation import reputation_scores
 from services.search.store.base import (
     ExportRequest,
@@ -196,12 +197,16 @@ def healthz() -> Response:
 
 @blueprint.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """The search engine answers, and so does Kafka (managed API keys are read from it and written to it)."""
+    """The search engine answers, Kafka too (managed API keys are read from it and written to it),
+    and the reply guard's model verifies (without it every reply check would answer 503)."""
     engine_ok = _store().is_healthy()
     kafka_ok = current_app.extensions["radar.bus"].is_healthy()
+    model_ok = practice_guards().reply_model_ok()
+    ready = engine_ok and kafka_ok and model_ok
     body = {
-        "status": "ready" if engine_ok and kafka_ok else "not_ready",
+        "status": "ready" if ready else "not_ready",
         "search_engine": "ok" if engine_ok else "unreachable",
         "kafka": "ok" if kafka_ok else "unreachable",
+        "reply_model": "ok" if model_ok else "missing or corrupt",
     }
-    return jsonify(body), 200 if engine_ok and kafka_ok else 503
+    return jsonify(body), 200 if ready else 503

@@ -8,6 +8,7 @@ rebuilt when its profile changes.  Shared by the reply guard and the testimonial
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 
@@ -18,6 +19,9 @@ from common.phi.replies import ReplyGuard
 from common.settings import Settings
 from services.search.practice.store import PracticeStore
 from services.search.replies.classifier import LazyReplyClassifier
+from services.sentiment.model import ModelIntegrityError, verify_directory
+
+log = logging.getLogger(__name__)
 
 _KEY = "radar.phi_guards"
 _CACHED_PRACTICES = 256
@@ -31,9 +35,27 @@ class PracticeGuards:
         self._practices = practices
         self._cache: OrderedDict[str, tuple[tuple[object, ...], PhiDetector, ReplyGuard]] = OrderedDict()
         self._lock = threading.Lock()
+        self._model_verified = False
 
     def detector(self, tenant: str) -> PhiDetector:
         return self._get(tenant)[1]
+
+    def reply_model_ok(self) -> bool:
+        """Whether the reply guard's model files are there and match their checksums.
+
+        Readiness asks this so that an image or volume without the model fails its probe. The
+        guard itself would answer 503 on every check. Once the files verify, the answer is
+        cached: hashing 23 MB on every probe would cost CPU for nothing."""
+        if self._model_verified:
+            return True
+        try:
+            verify_directory(self._settings.reply_model_dir)
+            verify_directory(self._settings.topic_model_dir)
+        except ModelIntegrityError as exc:
+            log.warning("reply guard model not ready: %s", exc)
+            return False
+        self._model_verified = True
+        return True
 
     def guard(self, tenant: str) -> ReplyGuard:
         return self._get(tenant)[2]

@@ -28,6 +28,7 @@ from typing import Any, Self
 
 import numpy as np
 
+from common.cpus import usable_cores
 from services.sentiment.preprocess import encode_batch
 
 MANIFEST_NAME = "manifest.json"
@@ -115,11 +116,7 @@ def cpu_session(path: Path, intra_op_threads: int | None, *, spin_wait: bool = F
 
 
 def default_threads() -> int:
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 4))
+    return max(1, min(usable_cores(), 4))
 
 
 class ManifestModel:

@@ -7,12 +7,12 @@ partitions in parallel (up to ``RADAR_TOPIC_PARTITIONS``).
 from __future__ import annotations
 
 import logging
-import os
 
 from common.bus import Bus, Publisher
 from common.bus.factory import connect_bus
 from common.bus.provisioning import TopicProvisioner
 from common.consumer import BatchLoop
+from common.cpus import usable_cores
 from common.logging import configure_logging
 from common.runner import run_worker
 from common.settings import Settings
@@ -27,7 +27,7 @@ def model_threads(settings: Settings) -> int:
     """One intra-op thread per core this process may use, unless configured (the sentiment API)."""
     if settings.model_threads:
         return settings.model_threads
-    return max(1, len(os.sched_getaffinity(0)))
+    return usable_cores()
 
 
 def worker_model_threads(settings: Settings) -> int:
@@ -40,7 +40,7 @@ def worker_model_threads(settings: Settings) -> int:
     """
     if settings.model_threads:
         return settings.model_threads
-    return max(1, len(os.sched_getaffinity(0)) // 2)
+    return max(1, usable_cores() // 2)
 
 
 def build_loop(
