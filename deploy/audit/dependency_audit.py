@@ -34,6 +34,7 @@ from packaging.version import InvalidVersion, Version
 HERE = Path(__file__).resolve().parent
 SNAPSHOT = HERE / "pypa-advisories.json.gz"
 ALLOW = HERE / "allow.json"
+STALE_AFTER_DAYS = 90
 
 
 def canonical(name: str) -> str:
@@ -140,6 +141,15 @@ def check() -> int:
         f"dependency audit: {len(installed)} installed distributions against {len(snap['advisories'])} "
         f"PyPA advisories (snapshot {snap['source_date']}, {snap['source_commit'][:12]})"
     )
+    age_days = (date.today() - date.fromisoformat(snap["source_date"])).days
+    if age_days > STALE_AFTER_DAYS:
+        print(
+            f"dependency audit: WARNING: the snapshot is {age_days} days old; advisories published since "
+            "are unknown to this check (refresh it, or run pip-audit where a network exists)"
+        )
+    unparsable = sorted(f"{n} {v}" for n, v in installed.items() if _parse(v) is None)
+    if unparsable:
+        print(f"dependency audit: versions that could not be compared to ranges: {', '.join(unparsable)}")
     for f in findings:
         state = "allowed: " + allow[f.advisory]["reason"] if f.advisory in allow else "VULNERABLE"
         fixed = ", ".join(f.fixed_in) or "no fix"

@@ -3,7 +3,8 @@
 # so the tests can run `docker compose config` on machines with no Docker engine and no Docker
 # release downloads. `config` only parses, interpolates and validates the file: it never talks
 # to an engine. The binary is cached under .local-stack/cache and exposed as a CLI plugin in
-# .local-stack/docker (point DOCKER_CONFIG there); nothing outside the repository is touched.
+# .local-stack/docker (point DOCKER_CONFIG there). Go's own module and build caches (~/go,
+# ~/.cache/go-build) make a rebuild fast; nothing else outside the repository is written.
 #
 #   deploy/local/compose-client.sh          build if missing, print the plugin folder
 set -euo pipefail
@@ -18,7 +19,12 @@ plugins=".local-stack/docker/cli-plugins"
 if [ ! -x "$binary" ]; then
   command -v go >/dev/null 2>&1 || { echo "compose-client: Go is needed to build docker compose $VERSION" >&2; exit 1; }
   echo "compose-client: building docker compose $VERSION from the Go module proxy (once; ~3 min)" >&2
-  src="$(go mod download -json "$module@$VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+  info="$(go mod download -json "$module@$VERSION" || true)"
+  src="$(printf '%s' "$info" | python3 -c 'import json,sys
+d = json.load(sys.stdin)
+if "Error" in d or "Dir" not in d:
+    sys.exit("compose-client: go mod download failed: " + d.get("Error", "no folder"))
+print(d["Dir"])')"
   work="$(mktemp -d)"
   trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
   # Its go.mod carries exclude/replace directives, which `go install pkg@version` refuses: build
