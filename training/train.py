@@ -335,11 +335,11 @@ def load_teacher_probs(path: str, ids: list[str], temperature: float) -> tuple[n
     total = np.zeros((len(ids), 3), dtype=np.float64)
     count = np.zeros(len(ids), dtype=np.int64)
     for one in path.split(","):
-        z = np.load(one, allow_pickle=False)
-        rows = np.array([pos.get(str(i), -1) for i in z["ids"]])
-        keep = (rows >= 0) & z["held_out"]
-        np.add.at(total, rows[keep], z["logits"][keep].astype(np.float64))
-        np.add.at(count, rows[keep], 1)
+        with np.load(one, allow_pickle=False) as z:
+            rows = np.array([pos.get(str(i), -1) for i in z["ids"]])
+            keep = (rows >= 0) & z["held_out"]
+            np.add.at(total, rows[keep], z["logits"][keep].astype(np.float64))
+            np.add.at(count, rows[keep], 1)
     has = count > 0
     logits = total / np.maximum(count, 1)[:, None]
     return softmax(logits / temperature).astype(np.float32), has
@@ -494,6 +494,8 @@ def main(argv=None) -> int:
     held_out = np.ones(len(rows), dtype=bool)  # reviews this run does not train on
     if args.holdout_fold:
         fold, k_folds = (int(x) for x in args.holdout_fold.split("/"))
+        if not (k_folds >= 2 and 0 <= fold < k_folds):
+            ap.error(f"--holdout-fold {args.holdout_fold}: need 0 <= I < K and K >= 2")
         tr_all = splits_idx["train"]
         in_fold = np.array([doctor_fold(rows[i]["doctor"], k_folds) == fold for i in tr_all])
         splits_idx["train"] = tr_all[~in_fold]
@@ -573,6 +575,9 @@ def main(argv=None) -> int:
             kd_alpha,
             kd_t,
         )
+        coverage = has[splits_idx["train"]].mean()
+        if coverage < 0.99:
+            raise SystemExit(f"teacher targets cover only {coverage:.1%} of the training reviews; check --teacher")
         teacher_t = torch.tensor(probs, device=device)
         teacher_has = torch.tensor(has, dtype=torch.float32, device=device)
     lengths = np.zeros(len(rows), dtype=np.int64)
@@ -597,13 +602,17 @@ def main(argv=None) -> int:
             with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
                 lg, st, ap_ = model(ids, mask)
             lg, st, ap_ = lg.float(), st.float(), ap_.float()
-            l_sent = torch.nn.functional.cross_entropy(lg, y_t[bt], weight=ce_w)
             if teacher_t is not None and kd_alpha > 0:
-                # Hinton et al. (2015): KL(teacher_T || student_T) * T^2, only where a target exists
+                # Hinton et al. (2015): KL(teacher_T || student_T) * T^2, mixed per review so one
+                # without a teacher target keeps its full cross-entropy weight
                 tp, th = teacher_t[bt], teacher_has[bt]
-                kl = (tp * (tp.clamp(min=1e-8).log() - (lg / kd_t).log_softmax(-1))).sum(-1)
-                l_kd = (kl * th).sum() / th.sum().clamp(min=1) * kd_t * kd_t
-                l_sent = (1 - kd_alpha) * l_sent + kd_alpha * l_kd
+                w = ce_w[y_t[bt]]
+                ce = torch.nn.functional.cross_entropy(lg, y_t[bt], reduction="none") * w
+                kl = (tp * (tp.clamp(min=1e-8).log() - (lg / kd_t).log_softmax(-1))).sum(-1) * kd_t * kd_t
+                mix = th * kd_alpha
+                l_sent = ((1 - mix) * ce + mix * kl).sum() / w.sum()
+            else:
+                l_sent = torch.nn.functional.cross_entropy(lg, y_t[bt], weight=ce_w)
             l_star = -(star_t[bt] * st.log_softmax(-1)).sum(-1).mean()
             am = asp_mask[bt]
             l_asp = (-(asp_t[bt] * ap_.log_softmax(-1)).sum(-1) * am).sum() / am.sum().clamp(min=1)
