@@ -189,7 +189,8 @@ class SentimentResult(BaseModel):
     ``basis`` says where the label comes from: ``text`` (the model read it), ``rating`` (there
     was nothing the model could read, so the source's own rating decides) or ``none`` (neither:
     the label is null and the mention needs a human).  ``flags`` say why, e.g.
-    ``unsupported_language``.
+    ``unsupported_language``, or note a partial result: ``topics_unavailable`` (the topic model
+    could not read this text, so it has no topics).
     """
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())

@@ -92,15 +92,31 @@ class ScoringProcessor:
             log.warning("dead-lettered %d record(s)", len(dead))
         return {self._topics.scored: scored, self._topics.dead_letter: dead}
 
-    def _tag(self, texts: list[str]) -> list[dict[str, float]]:
+    def _tag(self, texts: list[str]) -> list[dict[str, float] | None]:
+        """Topic scores per text; None for a text the tagger cannot read.
+
+        Topics are secondary to the sentiment: a text that breaks the tagger is still published,
+        flagged ``topics_unavailable``, rather than failing its batch (which would be redelivered
+        and fail again, stalling the partition)."""
         if not texts:
             return []
-        with MODEL_LATENCY.labels("topics", "worker").time():
-            return self._tagger.tag(texts)
+        try:
+            with MODEL_LATENCY.labels("topics", "worker").time():
+                return list(self._tagger.tag(texts))
+        except Exception:  # noqa: BLE001 - isolate the text that breaks the tagger, keep the rest
+            log.warning("topic tagging failed for a batch of %d; tagging one by one", len(texts))
+        tags: list[dict[str, float] | None] = []
+        for text in texts:
+            try:
+                tags.append(self._tagger.tag([text])[0])
+            except Exception as exc:  # noqa: BLE001
+                log.warning("topic tagging failed for one text (%s); published without topics", type(exc).__name__)
+                tags.append(None)
+        return tags
 
     def _score(
         self, to_score: list[tuple[Record, Mention]], dead: list[Message]
-    ) -> tuple[list[tuple[tuple[Record, Mention], Prediction]], list[dict[str, float]]]:
+    ) -> tuple[list[tuple[tuple[Record, Mention], Prediction]], list[dict[str, float] | None]]:
         """Both models on the mentions to score; the tags belong to the mentions the sentiment model scored."""
         pool = self._pool
         if pool is None or not to_score:
@@ -145,7 +161,9 @@ class ScoringProcessor:
                 dead.append(dead_letter(item[0], reason=f"model failed: {type(exc).__name__}", stage="sentiment.model"))
         return results
 
-    def _model_result(self, prediction: Prediction, topics: dict[str, float]) -> SentimentResult:
+    def _model_result(self, prediction: Prediction, topics: dict[str, float] | None) -> SentimentResult:
+        flags = ["topics_unavailable"] if topics is None else []
+        topics = topics or {}
         return SentimentResult(
             label=prediction.sentiment,  # type: ignore[arg-type]
             probabilities=prediction.probabilities,  # type: ignore[arg-type]
@@ -155,6 +173,7 @@ class ScoringProcessor:
             topics=sorted(topics, key=lambda t: -topics[t]),
             topic_scores=topics,
             basis="text",
+            flags=flags,
             model=self._model.name,
             model_version=self._model.version,
         )
