@@ -278,10 +278,29 @@ class Finding:
     source: str = "rules"
 
 
-# The model reads at most this many distinct sentences of a reply (a review site's reply holds
-# about 4 000 characters, some 40 sentences); sentences without a letter are not read.
-MAX_MODEL_SENTENCES = 80
+# The encoder reads 128 word pieces (about 90 words), but a disclosure diluted among 40 words of
+# thanks was missed in a test, so a run-on sentence is read in
+# overlapping windows of WINDOW_WORDS words (a short sentence is one window, itself), and the
+# sentence is flagged when any window is. A reply that needs more than MAX_MODEL_WINDOWS distinct
+# windows (a review site's reply holds about 4 000 characters, some 40 sentences) is refused as
+# too long to check rather than read in part. Sentences without a letter are not read.
+WINDOW_WORDS = 24
+WINDOW_OVERLAP = 8
+MAX_MODEL_WINDOWS = 300
 _LETTER = re.compile(r"[^\W\d_]")
+
+
+class ReplyTooLongToCheck(ValueError):
+    """The reply has more distinct sentences than the learned model reads for one check."""
+
+
+def _windows(sentence: str) -> list[str]:
+    """The sentence itself when short, else overlapping word windows covering all of it."""
+    words = sentence.split()
+    if len(words) <= WINDOW_WORDS:
+        return [sentence]
+    step = WINDOW_WORDS - WINDOW_OVERLAP
+    return [" ".join(words[i : i + WINDOW_WORDS]) for i in range(0, len(words) - WINDOW_OVERLAP, step)]
 
 
 class SentenceVerdictLike(Protocol):
@@ -360,28 +379,34 @@ class ReplyGuard:
         """The classifier's findings, on the sentences no rule fired on (span: the sentence)."""
         if self.classifier is None:
             return []
-        todo: dict[str, list[tuple[int, int]]] = {}  # identical sentences are classified once
+        todo: dict[str, list[tuple[int, int]]] = {}  # identical windows are classified once
         for s in _sentences(reply):
             lead = len(s.text) - len(s.text.lstrip())
             start, end = s.start + lead, s.start + len(s.text.rstrip())
             if not _LETTER.search(s.text) or any(f.start < end and start < f.end for f in rule_findings):
                 continue
-            if reply[start:end] in todo or len(todo) < MAX_MODEL_SENTENCES:
-                todo.setdefault(reply[start:end], []).append((start, end))
+            for window in _windows(reply[start:end]):
+                todo.setdefault(window, []).append((start, end))
+        if len(todo) > MAX_MODEL_WINDOWS:
+            raise ReplyTooLongToCheck(f"{len(todo)} distinct sentences; at most {MAX_MODEL_WINDOWS} are checked")
         if not todo:
             return []
         out = []
+        flagged: dict[tuple[int, int], SentenceVerdictLike] = {}  # sentence span -> its most unsafe window
         verdicts = self.classifier.classify(list(todo))
         for spans, verdict in zip(todo.values(), verdicts, strict=True):
             if not verdict.flagged:
                 continue
-            for start, end in spans:
-                explanation = MODEL_EXPLANATION.format(
-                    category=CATEGORY_NAMES.get(verdict.category, verdict.category),
-                    probability=verdict.unsafe_probability,
-                    why=EXPLANATIONS[verdict.category],
-                )
-                out.append(Finding(verdict.category, start, end, reply[start:end], explanation, "model"))
+            for span in spans:
+                if span not in flagged or verdict.unsafe_probability > flagged[span].unsafe_probability:
+                    flagged[span] = verdict
+        for (start, end), verdict in sorted(flagged.items()):
+            explanation = MODEL_EXPLANATION.format(
+                category=CATEGORY_NAMES.get(verdict.category, verdict.category),
+                probability=verdict.unsafe_probability,
+                why=EXPLANATIONS[verdict.category],
+            )
+            out.append(Finding(verdict.category, start, end, reply[start:end], explanation, "model"))
         return out
 
     def _identifier_findings(self, reply: str, review: str | None, display_name: str | None) -> Iterator[Finding]:

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, jsonify
 
 from common.auth import Role
 from common.http import ApiError, current_principal, read_model_body, requires
+from common.phi.replies import ReplyTooLongToCheck
 from services.search.phi import practice_guards
 from services.search.replies.models import ReplyCheckIn, ReplyCheckResult
 from services.search.store.base import StoreUnavailable
@@ -34,6 +35,8 @@ def check_reply() -> Response:
         raise ApiError(503, "search_unavailable", "the practice profile is unavailable; retry shortly") from None
     try:
         result = guard.check(body.reply, review=body.review, reviewer_display_name=body.reviewer_display_name)
+    except ReplyTooLongToCheck as exc:
+        raise ApiError(422, "reply_too_long_to_check", f"the reply is too long to check: {exc}") from None
     except ModelIntegrityError as exc:
         # Fail closed: without its learned half the guard would miss what the rules cannot see.
         logger.error("reply guard model unavailable: %s", exc)

@@ -33,7 +33,8 @@ def reply_paths(components: Components) -> dict[str, Any]:
                     "the case publicly, and any Safe Harbor identifier (phone, email, address, record number...). "
                     "Each finding has the offending span and an explanation; a rule finds the words, the learned "
                     "sentence classifier (`source: model`) the sentence no rule caught. `suggestion` is a safer "
-                    "rewrite. 503 `reply_model_unavailable` when the classifier's files fail their checksum. "
+                    "rewrite. 503 `reply_model_unavailable` when the classifier's files fail their checksum; 422 "
+                    "`reply_too_long_to_check` when a reply has more distinct sentences than one check reads (300). "
                     f"The reply may be up to {MAX_REPLY_CHARS} characters. Nothing is stored or logged."
                 ),
                 request_body=json_body(components, ReplyCheckIn),
