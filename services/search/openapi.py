@@ -294,8 +294,18 @@ def build_document(settings: Settings) -> dict[str, Any]:
     paths.update(testimonial_paths(components))
     paths.update(alert_paths(components))
     paths.update(reply_paths(components))
-    ready = ready_schema({"search_engine": {"enum": ["ok", "unreachable"]}, "kafka": {"enum": ["ok", "unreachable"]}})
-    paths.update(health_paths(components, ready, "the search engine and Kafka answer.", True))
+    ready = ready_schema(
+        {
+            "search_engine": {"enum": ["ok", "unreachable"]},
+            "kafka": {"enum": ["ok", "unreachable"]},
+            "reply_model": {"enum": ["ok", "missing or corrupt"]},
+        }
+    )
+    paths.update(
+        health_paths(
+            components, ready, "the search engine and Kafka answer, and the reply guard's model verifies.", True
+        )
+    )
     return openapi_document(
         title="Radar search API",
         description="Search, statistics and export over the practice's scored mentions.",
