@@ -32,10 +32,17 @@ sys.path.insert(0, str(ROOT))
 from bench.timing import percentile  # noqa: E402
 
 EVAL = ROOT / "evaluation" / "phi"
-SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5")
-# Extra reply files: train2 (sentence-level training replies) and heldout5 (never trained or tuned on).
-REPLY_FILES = ("replies.jsonl", "train2_replies.jsonl", "heldout5_replies.jsonl")
-REPLY_SPLITS = (*SPLITS, "train2")
+SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
+# Extra reply files: train2 and train3 (training replies for the classifier); heldout5 and heldout6
+# (never trained or tuned on).
+REPLY_FILES = (
+    "replies.jsonl",
+    "train2_replies.jsonl",
+    "train3_replies.jsonl",
+    "heldout5_replies.jsonl",
+    "heldout6_replies.jsonl",
+)
+REPLY_SPLITS = (*SPLITS, "train2", "train3")
 STRUCTURED = {"PHONE", "FAX", "EMAIL", "SSN", "MRN", "HEALTH_PLAN", "ACCOUNT", "DATE"}
 
 
@@ -228,8 +235,9 @@ def main() -> None:
         combined = ReplyGuard(detector, practice_phone=staff["practice_phone"], classifier=classifier)
         replies = [r for name in REPLY_FILES if (EVAL / name).exists() for r in load(EVAL / name)]
         print(
-            "\nReply guard: the model was trained on dev, heldout, heldout2, heldout3 and train2 (so its numbers "
-            "there are training-set numbers); heldout4 and heldout5 were never used for training or tuning."
+            "\nReply guard: the model was trained on dev, heldout, heldout2, heldout3, train2 and train3 (so its "
+            "numbers there are training-set numbers); heldout4, heldout5 and heldout6 were never used for training "
+            "or tuning (heldout4 and heldout5 were measured in round 4, heldout6 is new in round 5)."
         )
         summary = []
         for split in args.splits or REPLY_SPLITS:

@@ -48,8 +48,9 @@ def test_the_classifier_loads_and_its_manifest_names_what_it_was_trained_on(clas
     assert manifest["categories"] == list(CATEGORIES)
     assert classifier.threshold == manifest["threshold"]
     assert 0.0 < classifier.threshold < 1.0
-    assert {"heldout4", "heldout5"} <= set(manifest["training_data"]["never_used"])
-    assert not {"heldout4", "heldout5"} & set(manifest["training_data"]["splits"])
+    assert {"heldout4", "heldout5", "heldout6"} <= set(manifest["training_data"]["never_used"])
+    assert not {"heldout4", "heldout5", "heldout6"} & set(manifest["training_data"]["splits"])
+    assert "train3" in manifest["training_data"]["splits"]
 
 
 def _copy(tmp_path: Path) -> Path:
@@ -149,3 +150,23 @@ def test_the_new_splits_have_their_shape() -> None:
     for r in heldout5 + train2:
         assert r["synthetic"] is True and bool(r["reasons"]) == (r["label"] == "unsafe")
     assert not {r["reply"] for r in heldout5} & {r["reply"] for r in train2}
+
+
+def test_the_round5_splits_have_their_shape() -> None:
+    def load(name: str) -> list[dict[str, Any]]:
+        return [json.loads(x) for x in (REPO_ROOT / "evaluation/phi" / name).read_text().splitlines() if x.strip()]
+
+    heldout6, train3 = load("heldout6_replies.jsonl"), load("train3_replies.jsonl")
+    assert {r["split"] for r in heldout6} == {"heldout6"} and {r["split"] for r in train3} == {"train3"}
+    assert sum(r["label"] == "unsafe" for r in heldout6) >= 60 and sum(r["label"] == "safe" for r in heldout6) >= 45
+    categories = set(CATEGORIES[:-1])
+    assert categories <= {c for r in heldout6 for c in r["reasons"]}
+    assert categories <= {c for r in train3 for c in r["reasons"]}
+    for r in heldout6 + train3:
+        assert r["synthetic"] is True and bool(r["reasons"]) == (r["label"] == "unsafe")
+        for sentence in r.get("unsafe_sentences", []):
+            assert r["label"] == "unsafe" and sentence in r["reply"]
+    earlier = {
+        r["reply"] for name in ("replies.jsonl", "train2_replies.jsonl", "heldout5_replies.jsonl") for r in load(name)
+    }
+    assert not {r["reply"] for r in heldout6} & ({r["reply"] for r in train3} | earlier)

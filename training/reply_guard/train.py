@@ -3,21 +3,28 @@
     .venv/bin/python training/reply_guard/train.py            # writes head.npz + manifest.json
 
 Data: the replies of the dev, heldout, heldout2 and heldout3 splits (evaluation/phi/replies.jsonl)
-and the sentence-level ``train2`` replies (evaluation/phi/train2_replies.jsonl).  heldout4 and
-heldout5 are never read here.  Labels are per reply, the classifier is per sentence:
+and the hand-written training replies of ``train2`` and ``train3`` (``train2_replies.jsonl``,
+``train3_replies.jsonl``).  heldout4, heldout5 and heldout6 are never read here.  The model reads
+what the guard reads: each sentence, or for a sentence over ``WINDOW_WORDS`` words its overlapping
+word windows (``common.phi.replies._windows``).  Labels are per reply, the classifier per window:
 
-* every sentence of a safe reply is ``safe``;
-* a one-sentence unsafe reply is an example of each of its reasons (weight 1/k for k reasons);
-* in a longer unsafe reply only the sentence a first model finds most unsafe is used, with the
-  reply's reasons (multiple-instance labelling); its other sentences are left out;
+* every window of a safe reply is ``safe``;
+* a reply that marks its disclosing sentence(s) (``unsafe_sentences``, train3) gives those as
+  examples of its reasons and its other sentences as ``safe``;
+* a one-window unsafe reply is an example of each of its reasons (weight 1/k for k reasons);
+* otherwise (a longer unsafe reply, or a marked run-on sentence) only the window a first model
+  finds most unsafe is used, with the reply's reasons (multiple-instance labelling); its other
+  windows are left out;
 * the reason ``phi`` (Safe Harbor identifiers) is the detector's job: replies whose only reason
   it is are left out.
 
 Model: multinomial logistic regression with L2 on the 384-dim unit-norm sentence embedding
-(numpy, full-batch gradient descent; scikit-learn is not a runtime dependency).  Threshold on
-``1 - P(safe)``: 5-fold cross-validation grouped by reply; the lowest threshold whose
-out-of-fold false-alarm rate on the safe training replies (model alone, reply flagged when any
-sentence is) is <= 0.05.
+(numpy, full-batch gradient descent; scikit-learn is not a runtime dependency).  Two settings are
+chosen by 5-fold cross-validation grouped by reply, on the training replies only: the L2 strength
+and the share of the loss given to the ``safe`` class (``GRID``); the criterion is out-of-fold
+recall on unsafe replies at the threshold whose out-of-fold false-alarm rate is <= 0.05.  The
+threshold on ``1 - P(safe)`` is then the lowest whose out-of-fold false-alarm rate on the safe
+training replies (model alone, reply flagged when any window is) is <= 0.05.
 """
 
 from __future__ import annotations
@@ -33,15 +40,19 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from common.phi.replies import _sentences  # noqa: E402
+from common.phi.replies import WINDOW_WORDS, _sentences, _windows  # noqa: E402
 from services.search.replies.classifier import CATEGORIES, SAFE, softmax  # noqa: E402
 
 EVAL = ROOT / "evaluation" / "phi"
 OUT = ROOT / "models" / "reply-guard"
 ENCODER = ROOT / "models" / "topic-embedder"
-TRAIN_SPLITS = ("dev", "heldout", "heldout2", "heldout3", "train2")
+TRAIN_SPLITS = ("dev", "heldout", "heldout2", "heldout3", "train2", "train3")
+TRAIN_FILES = ("replies.jsonl", "train2_replies.jsonl", "train3_replies.jsonl")
+NEVER_USED = ("heldout4", "heldout5", "heldout6")
 SEED = 20261128
-L2 = 1e-3
+L2 = 1e-3  # default; the trained model uses the setting chosen from GRID
+SAFE_SHARE = 1 / 7  # share of the loss carried by the safe class (1/7: all classes equal)
+GRID = [(l2, share) for l2 in (1e-5, 1e-4, 1e-3, 1e-2) for share in (1 / 7, 1 / 4, 1 / 2)]
 EPOCHS = 1500
 LR = 2.0
 FOLDS = 5
@@ -51,7 +62,7 @@ CACHE = Path("/tmp/radar-reply-guard-embeddings.npz")
 
 def load_replies() -> list[dict[str, Any]]:
     rows = []
-    for name in ("replies.jsonl", "train2_replies.jsonl"):
+    for name in TRAIN_FILES:
         for line in (EVAL / name).read_text(encoding="utf-8").splitlines():
             if line.strip():
                 r = json.loads(line)
@@ -73,54 +84,87 @@ def embed_all(texts: list[str]) -> np.ndarray:
     return emb
 
 
-def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def fit(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = L2, safe_share: float = SAFE_SHARE
+) -> tuple[np.ndarray, np.ndarray]:
     """Weighted multinomial logistic regression, L2 on the weights, full-batch gradient descent."""
     k = len(CATEGORIES)
     rng = np.random.default_rng(SEED)
     weight = rng.normal(0, 0.01, size=(k, x.shape[1]))
     bias = np.zeros(k)
     onehot = np.eye(k)[y]
-    # balance the classes: each class carries the same total weight
+    # balance the classes: the safe class carries ``safe_share`` of the total weight, the unsafe
+    # classes share the rest equally
     class_w = np.array([w[y == c].sum() for c in range(k)])
-    sw = w / np.maximum(class_w[y], 1e-9) / k
+    share = np.full(k, (1 - safe_share) / (k - 1))
+    share[CATEGORIES.index(SAFE)] = safe_share
+    sw = w / np.maximum(class_w[y], 1e-9) * share[y]
     for _ in range(EPOCHS):
         p = softmax(x @ weight.T + bias)
         g = (p - onehot) * sw[:, None]
-        weight -= LR * (g.T @ x + L2 * weight)
+        weight -= LR * (g.T @ x + l2 * weight)
         bias -= LR * g.sum(axis=0)
     return weight, bias
 
 
+def _most_unsafe(windows: list[str], sent_emb: dict[str, np.ndarray], model: Any) -> str:
+    scores = 1 - softmax(np.stack([sent_emb[s] for s in windows]) @ model[0].T + model[1])[:, -1]
+    return windows[int(np.argmax(scores))]
+
+
 def build_examples(rows: list[dict[str, Any]], sent_emb: dict[str, np.ndarray], model: Any) -> tuple[list[Any], ...]:
-    """Training examples (reply index, sentence, class, weight); ``model`` picks the sentence of long unsafe replies."""
-    ri, si, cls, wt = [], [], [], []
+    """Training examples (reply index, window, class, weight); ``model`` picks the window of long unsafe replies."""
+    ri: list[int] = []
+    si: list[str] = []
+    cls: list[int] = []
+    wt: list[float] = []
+    safe = CATEGORIES.index(SAFE)
+
+    def add(n: int, window: str, c: int, w: float) -> None:
+        ri.append(n), si.append(window), cls.append(c), wt.append(w)
+
     for n, r in enumerate(rows):
-        sents = r["_sents"]
         if r["label"] == "safe":
-            for s in sents:
-                ri.append(n), si.append(s), cls.append(CATEGORIES.index(SAFE)), wt.append(1.0)
+            for window in r["_windows"]:
+                add(n, window, safe, 1.0)
             continue
         reasons = [c for c in r["reasons"] if c in CATEGORIES]
         if not reasons:
             continue
-        if len(sents) == 1:
-            chosen = sents[0]
-        elif model is None:
-            continue
+        marked = r.get("unsafe_sentences")
+        if marked:  # the disclosing sentence is known: the others are safe examples
+            candidates = []
+            for sentence, windows in zip(r["_sents"], r["_sent_windows"], strict=True):
+                if any(m.strip() in sentence or sentence in m for m in marked):
+                    candidates.append(windows)
+                else:
+                    for window in windows:
+                        add(n, window, safe, 1.0)
+            if not candidates:
+                raise ValueError(f"{r['id']}: unsafe_sentences not found in the reply")
+            groups = candidates
         else:
-            scores = 1 - softmax(np.stack([sent_emb[s] for s in sents]) @ model[0].T + model[1])[:, -1]
-            chosen = sents[int(np.argmax(scores))]
-        for c in reasons:
-            ri.append(n), si.append(chosen), cls.append(CATEGORIES.index(c)), wt.append(1.0 / len(reasons))
+            groups = [r["_windows"]]
+        for windows in groups:
+            if len(windows) == 1:
+                chosen = windows[0]
+            elif model is None:
+                continue
+            else:
+                chosen = _most_unsafe(windows, sent_emb, model)
+            for c in reasons:
+                add(n, chosen, CATEGORIES.index(c), 1.0 / len(reasons))
     return ri, si, cls, wt
 
 
-def train(rows: list[dict[str, Any]], sent_emb: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def train(
+    rows: list[dict[str, Any]], sent_emb: dict[str, np.ndarray], l2: float = L2, safe_share: float = SAFE_SHARE
+) -> tuple[np.ndarray, np.ndarray]:
     model = None
-    for _ in range(2):  # first pass: single-sentence replies only; second: with the chosen sentences
+    for _ in range(2):  # first pass: one-window examples only; second: with the chosen windows
         _, si, cls, wt = build_examples(rows, sent_emb, model)
         x = np.stack([sent_emb[s] for s in si])
-        model = fit(x, np.array(cls), np.array(wt))
+        model = fit(x, np.array(cls), np.array(wt), l2, safe_share)
     assert model is not None
     return model
 
@@ -128,44 +172,61 @@ def train(rows: list[dict[str, Any]], sent_emb: dict[str, np.ndarray]) -> tuple[
 def reply_scores(rows: list[dict[str, Any]], sent_emb: dict[str, np.ndarray], model: Any) -> np.ndarray:
     out = []
     for r in rows:
-        p = softmax(np.stack([sent_emb[s] for s in r["_sents"]]) @ model[0].T + model[1])
+        p = softmax(np.stack([sent_emb[s] for s in r["_windows"]]) @ model[0].T + model[1])
         out.append(float((1 - p[:, -1]).max()))
     return np.array(out)
 
 
-def main() -> None:
-    rows = load_replies()
-    for r in rows:
-        r["_sents"] = [s.text.strip() for s in _sentences(r["reply"]) if s.text.strip()]
-    texts = sorted({s for r in rows for s in r["_sents"]})
-    emb = embed_all(texts)
-    sent_emb = dict(zip(texts, emb, strict=True))
-
-    # cross-validation grouped by reply, for the threshold
+def cross_validate(
+    rows: list[dict[str, Any]], sent_emb: dict[str, np.ndarray], l2: float, safe_share: float
+) -> dict[str, Any]:
+    """Out-of-fold reply scores (folds grouped by reply, fixed seed) and the threshold they give."""
     rng = np.random.default_rng(SEED)
     fold = rng.integers(0, FOLDS, size=len(rows))
     oof = np.zeros(len(rows))
     for f in range(FOLDS):
         tr = [r for r, k in zip(rows, fold, strict=True) if k != f]
         te_idx = [i for i, k in enumerate(fold) if k == f]
-        model = train(tr, sent_emb)
+        model = train(tr, sent_emb, l2, safe_share)
         oof[te_idx] = reply_scores([rows[i] for i in te_idx], sent_emb, model)
     safe = np.array([r["label"] == "safe" for r in rows])
     candidates = np.round(np.arange(0.30, 0.991, 0.01), 2)
-    threshold = next(float(t) for t in candidates if (oof[safe] >= t).mean() <= TARGET_FAR)
-    far = float((oof[safe] >= threshold).mean())
-    recall = float((oof[~safe] >= threshold).mean())
-    cv = {
+    threshold = next((float(t) for t in candidates if (oof[safe] >= t).mean() <= TARGET_FAR), 0.99)
+    return {
         "folds": FOLDS,
+        "l2": l2,
+        "safe_share": round(safe_share, 4),
         "threshold": threshold,
-        "oof_false_alarm_rate": far,
-        "oof_recall_model_only": recall,
+        "oof_false_alarm_rate": float((oof[safe] >= threshold).mean()),
+        "oof_recall_model_only": float((oof[~safe] >= threshold).mean()),
         "safe_replies": int(safe.sum()),
         "unsafe_replies": int((~safe).sum()),
     }
-    print(json.dumps(cv))
 
-    weight, bias = train(rows, sent_emb)
+
+def main() -> None:
+    rows = load_replies()
+    for r in rows:
+        r["_sents"] = [s.text.strip() for s in _sentences(r["reply"]) if s.text.strip()]
+        r["_sent_windows"] = [_windows(s) for s in r["_sents"]]
+        r["_windows"] = [w for ws in r["_sent_windows"] for w in ws]
+    texts = sorted({w for r in rows for w in r["_windows"]})
+    emb = embed_all(texts)
+    sent_emb = dict(zip(texts, emb, strict=True))
+
+    # the settings by cross-validation (out-of-fold recall at out-of-fold false alarms <= TARGET_FAR)
+    grid = []
+    for l2, share in GRID:
+        result = cross_validate(rows, sent_emb, l2, share)
+        grid.append(result)
+        print(json.dumps(result))
+    # ties go to the lower false-alarm rate, then to the stronger regularisation
+    cv = max(grid, key=lambda g: (g["oof_recall_model_only"], -g["oof_false_alarm_rate"], g["l2"]))
+    l2, safe_share, threshold = cv["l2"], cv["safe_share"], cv["threshold"]
+    cv = {**cv, "grid": [{k: g[k] for k in ("l2", "safe_share", "threshold", "oof_recall_model_only")} for g in grid]}
+    print("chosen:", json.dumps({k: v for k, v in cv.items() if k != "grid"}))
+
+    weight, bias = train(rows, sent_emb, l2, safe_share)
     OUT.mkdir(parents=True, exist_ok=True)
     head = OUT / "head.npz"
     with head.open("wb") as fh:
@@ -179,13 +240,15 @@ def main() -> None:
     n_examples = len(build_examples(rows, sent_emb, (weight, bias))[0])
     manifest = {
         "name": "reply-guard",
-        "version": "1.0.0",
+        "version": "2.0.0",
         "task": "sentence-level classifier of unsafe content in a practice's public reply to a review (HIPAA)",
         "encoder": "models/topic-embedder (int8 ONNX all-MiniLM-L6-v2, mean pooling, unit norm; not fine-tuned)",
+        "input": f"each sentence; a sentence over {WINDOW_WORDS} words as overlapping {WINDOW_WORDS}-word windows",
         "head_file": "head.npz",
         "categories": list(CATEGORIES),
         "head": "multinomial logistic regression, softmax(embedding @ weight.T + bias), L2 "
-        f"{L2}, class-balanced, {EPOCHS} full-batch gradient steps, seed {SEED}",
+        f"{l2}, safe class {safe_share:.3f} of the loss (unsafe classes equal), {EPOCHS} full-batch gradient "
+        f"steps, seed {SEED}; L2 and safe share chosen by grouped 5-fold cross-validation",
         "decision": "a sentence is flagged when 1 - P(safe) >= threshold; its category is the most probable unsafe one",
         "threshold": threshold,
         "cross_validation": cv,
@@ -193,7 +256,7 @@ def main() -> None:
             "splits": list(TRAIN_SPLITS),
             "replies": len(rows),
             "sentence_examples": n_examples,
-            "never_used": ["heldout4", "heldout5"],
+            "never_used": list(NEVER_USED),
         },
         "trained_by": "training/reply_guard/train.py",
         "files": {"head.npz": {"sha256": hashlib.sha256(head.read_bytes()).hexdigest(), "bytes": head.stat().st_size}},
