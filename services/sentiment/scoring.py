@@ -130,14 +130,7 @@ class ScoringProcessor:
         except BaseException:
             wait([pending])  # never leave the tagger running into the next batch
             raise
-        try:
-            tags = pending.result()
-        except Exception:
-            if len(predicted) == len(to_score):
-                raise
-            # A text the sentiment model dead-lettered may be what broke the tagger: tag only the
-            # texts the sentiment model scored, as the sequential path does.
-            return predicted, self._tag([mention.text for (_, mention), _ in predicted])
+        tags = pending.result()  # _tag isolates a text that breaks the tagger; it does not raise
         if len(predicted) == len(to_score):
             return predicted, tags
         kept = {id(item) for item, _ in predicted}  # _predict keeps the items themselves, in order

@@ -23,18 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from common.phi.replies import APPOINTMENT, CLINICAL, CONFIRMATION, FINANCIAL, NAMING, PUBLIC
 from services.sentiment.model import ModelIntegrityError, verify_directory
 
 SAFE = "safe"
-CATEGORIES = (
-    "patient_confirmation",
-    "clinical_detail",
-    "appointment_detail",
-    "financial_detail",
-    "naming",
-    "public_discussion",
-    SAFE,
-)
+# The head's output order (head.npz stores it too, and loading checks that the two agree).
+CATEGORIES = (CONFIRMATION, CLINICAL, APPOINTMENT, FINANCIAL, NAMING, PUBLIC, SAFE)
 FEATURES = "topic-embedder sentence embedding (384, unit norm)"
 
 
