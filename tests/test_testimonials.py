@@ -552,7 +552,7 @@ def test_unknown_practices_get_an_empty_feed(env: Env) -> None:
 
 
 def test_concurrent_updates_cannot_lose_a_history_entry(env: Env) -> None:
-    from services.search.testimonials.store import Conflict
+    from services.search.store.records import Conflict
 
     (mention,) = env.add(scored(SPECIFIC + " (race)", location="race"))
     env.approve(mention)

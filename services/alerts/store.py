@@ -12,27 +12,17 @@ filters on it.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
-
-from pydantic import BaseModel
+from typing import Any, Protocol
 
 from services.alerts.models import AlertQuery, AlertRecord, RuleRecord
-from services.search.store.engines import Refresh, SearchEngine, WriteConflict
-from services.search.store.records import KEYWORD, OPAQUE, STORED, Conflict, Versioned, ensure_record_index
-
-log = logging.getLogger(__name__)
+from services.search.store.engines import SearchEngine
+from services.search.store.records import KEYWORD, OPAQUE, STORED, Conflict, RecordIndices, Versioned
 
 ALERTS_MAPPING_VERSION = 1
-T = TypeVar("T", bound=BaseModel)
 
 _DATE = {"type": "date"}
 _FLOAT = {"type": "float"}
-
-
-
-
 
 
 def rule_mappings() -> dict[str, Any]:
@@ -149,36 +139,17 @@ class AlertStore(Protocol):
 ERASED_EXCERPT = "(erased)"
 
 
-class EngineAlertStore:
+class EngineAlertStore(RecordIndices):
     def __init__(self, engine: SearchEngine, alias: str, *, shards: int = 1, replicas: int = 0) -> None:
-        self.engine = engine
         self.rules = f"{alias}-alert-rules"
         self.alerts = f"{alias}-alerts"
-        self._shards = shards
-        self._replicas = replicas
-        self._ready = False
-
-    # ------------------------------------------------------------------------- schema
-    def ensure_schema(self) -> None:
-        for alias, mappings in ((self.rules, rule_mappings()), (self.alerts, alert_mappings())):
-            ensure_record_index(
-                self.engine,
-                alias,
-                mappings,
-                version=ALERTS_MAPPING_VERSION,
-                shards=self._shards,
-                replicas=self._replicas,
-            )
-        self._ready = True
-
-    def _ensure_ready(self) -> None:
-        if not self._ready:
-            self.ensure_schema()
-
-    def drop(self) -> None:
-        """Delete both indices (tests and resets only)."""
-        self.engine.delete_indices(f"{self.rules}-v*")
-        self.engine.delete_indices(f"{self.alerts}-v*")
+        super().__init__(
+            engine,
+            {self.rules: rule_mappings, self.alerts: alert_mappings},
+            version=ALERTS_MAPPING_VERSION,
+            shards=shards,
+            replicas=replicas,
+        )
 
     # ------------------------------------------------------------------------- rules
     def list_rules(self, tenant: str, enabled_only: bool = False) -> list[RuleRecord]:
@@ -191,10 +162,10 @@ class EngineAlertStore:
         return [RuleRecord.model_validate(h["_source"]) for h in hits]
 
     def get_rule(self, tenant: str, rule_id: str) -> Versioned[RuleRecord] | None:
-        return self._get(self.rules, f"{tenant}.{rule_id}", tenant, RuleRecord)
+        return self._get_versioned(self.rules, f"{tenant}.{rule_id}", tenant, RuleRecord)
 
     def save_rule(self, rule: RuleRecord, previous: Versioned[RuleRecord] | None) -> None:
-        self._write(self.rules, f"{rule.tenant}.{rule.id}", rule, previous)
+        self._write_versioned(self.rules, f"{rule.tenant}.{rule.id}", rule, previous)
 
     def delete_rule(self, tenant: str, rule_id: str) -> bool:
         """Delete a rule by writing a tombstone-free delete; alerts it raised stay in the history."""
@@ -228,16 +199,16 @@ class EngineAlertStore:
     # ------------------------------------------------------------------------- alerts
     def create_alert(self, alert: AlertRecord, *, refresh: bool = True) -> bool:
         try:
-            self._write(self.alerts, alert.id, alert, None, refresh=refresh)
+            self._write_versioned(self.alerts, alert.id, alert, None, refresh=refresh)
         except Conflict:
             return False
         return True
 
     def get_alert(self, tenant: str, alert_id: str) -> Versioned[AlertRecord] | None:
-        return self._get(self.alerts, alert_id, tenant, AlertRecord)
+        return self._get_versioned(self.alerts, alert_id, tenant, AlertRecord)
 
     def save_alert(self, alert: AlertRecord, previous: Versioned[AlertRecord], *, refresh: bool = True) -> None:
-        self._write(self.alerts, alert.id, alert, previous, refresh=refresh)
+        self._write_versioned(self.alerts, alert.id, alert, previous, refresh=refresh)
 
     def list_alerts(self, tenant: str, query: AlertQuery) -> list[AlertRecord]:
         self._ensure_ready()
@@ -352,32 +323,3 @@ class EngineAlertStore:
             "unacknowledged": int(aggs["unacknowledged"]["doc_count"]),
             "by_severity": {b["key"]: int(b["doc_count"]) for b in aggs["severity"]["buckets"]},
         }
-
-    # ------------------------------------------------------------------------- helpers
-    def _get(self, index: str, doc_id: str, tenant: str, model: type[T]) -> Versioned[T] | None:
-        self._ensure_ready()
-        found = self.engine.get_document(index, doc_id)
-        if found is None or found["_source"].get("tenant") != tenant:
-            return None
-        return Versioned(model.model_validate(found["_source"]), found["_seq_no"], found["_primary_term"])
-
-    def _write(
-        self, index: str, doc_id: str, record: BaseModel, previous: Versioned[Any] | None, *, refresh: bool = True
-    ) -> None:
-        self._ensure_ready()
-        document = record.model_dump(mode="json")
-        mode: Refresh = "true" if refresh else "false"
-        try:
-            if previous is None:
-                self.engine.index_document(index, doc_id, document, refresh=mode, create=True)
-            else:
-                self.engine.index_document(
-                    index,
-                    doc_id,
-                    document,
-                    refresh=mode,
-                    if_seq_no=previous.seq_no,
-                    if_primary_term=previous.primary_term,
-                )
-        except WriteConflict:
-            raise Conflict(doc_id) from None

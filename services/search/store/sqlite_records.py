@@ -17,10 +17,11 @@ from services.search.audit.store import _decode, _encode
 from services.search.practice.models import PracticeProfile
 from services.search.store.base import MentionFilter
 from services.search.store.indexed import _public
+from services.search.store.records import Conflict, Versioned
 from services.search.store.sqlite import _where
 from services.search.store.sqlite_file import SqliteFile
 from services.search.testimonials.models import AuthorisationRecord, TestimonialRecord, TestimonialStatus
-from services.search.testimonials.store import CANDIDATE_POOL, Conflict, Versioned
+from services.search.testimonials.store import CANDIDATE_POOL
 
 _PRACTICE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS practices (tenant TEXT PRIMARY KEY, doc TEXT NOT NULL);

@@ -32,6 +32,7 @@ from common.http import (
 from services.search.api import engine_errors
 from services.search.phi import practice_guards
 from services.search.store.base import MentionStore
+from services.search.store.records import Conflict
 from services.search.testimonials.models import (
     AuthorisationIn,
     AuthorisationQuery,
@@ -49,7 +50,7 @@ from services.search.testimonials.models import (
     retain_until,
 )
 from services.search.testimonials.ranking import Ranked, rank
-from services.search.testimonials.store import Conflict, CurationStore
+from services.search.testimonials.store import CurationStore
 
 blueprint = Blueprint("testimonials", __name__)
 

@@ -19,12 +19,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from pydantic import BaseModel
-
 from services.search.store.base import MentionFilter
-from services.search.store.engines import SearchEngine, WriteConflict
+from services.search.store.engines import SearchEngine
 from services.search.store.indexed import build_query
-from services.search.store.records import KEYWORD, OPAQUE, STORED, Conflict, Versioned, ensure_record_index
+from services.search.store.records import KEYWORD, OPAQUE, STORED, RecordIndices, Versioned
 from services.search.testimonials.models import AuthorisationRecord, TestimonialRecord, TestimonialStatus
 
 log = logging.getLogger(__name__)
@@ -32,12 +30,6 @@ log = logging.getLogger(__name__)
 CURATION_MAPPING_VERSION = 1
 CANDIDATE_POOL = 1000  # positive mentions read per candidates request, before ranking
 MAX_EXCLUDED = 10_000  # decided mentions excluded in the engine (the rest are filtered here)
-
-
-
-
-
-
 
 
 def testimonial_mappings() -> dict[str, Any]:
@@ -122,47 +114,24 @@ class CurationStore(Protocol):
     def is_healthy(self) -> bool: ...
 
 
-class EngineCurationStore:
+class EngineCurationStore(RecordIndices):
     """The curation store on the mentions' engine, next to the mentions alias."""
 
     def __init__(self, engine: SearchEngine, alias: str, *, shards: int = 1, replicas: int = 0) -> None:
-        self.engine = engine
         self.mentions_alias = alias
         self.testimonials = f"{alias}-testimonials"
         self.authorisations = f"{alias}-authorisations"
-        self._shards = shards
-        self._replicas = replicas
-        self._ready = False
-
-    # ------------------------------------------------------------------------- schema
-    def ensure_schema(self) -> None:
-        for name, mappings in (
-            (self.testimonials, testimonial_mappings()),
-            (self.authorisations, authorisation_mappings()),
-        ):
-            ensure_record_index(
-                self.engine,
-                name,
-                mappings,
-                version=CURATION_MAPPING_VERSION,
-                shards=self._shards,
-                replicas=self._replicas,
-            )
-        self._ready = True
-
-    def _ensure_ready(self) -> None:
-        """Create the indices on first use if the engine was down at start-up."""
-        if not self._ready:
-            self.ensure_schema()
+        super().__init__(
+            engine,
+            {self.testimonials: testimonial_mappings, self.authorisations: authorisation_mappings},
+            version=CURATION_MAPPING_VERSION,
+            shards=shards,
+            replicas=replicas,
+        )
 
     def erase_mention(self, tenant: str, mention_id: str) -> bool:
         self._ensure_ready()
         return self.engine.delete_document(self.testimonials, self._testimonial_id(tenant, mention_id))
-
-    def drop(self) -> None:
-        """Delete both indices (tests and resets only)."""
-        self.engine.delete_indices(f"{self.testimonials}-v*")
-        self.engine.delete_indices(f"{self.authorisations}-v*")
 
     def is_healthy(self) -> bool:
         try:
@@ -210,14 +179,12 @@ class EngineCurationStore:
         return f"{tenant}.{mention_id}"
 
     def get_testimonial(self, tenant: str, mention_id: str) -> Versioned[TestimonialRecord] | None:
-        self._ensure_ready()
-        found = self.engine.get_document(self.testimonials, self._testimonial_id(tenant, mention_id))
-        if found is None or found["_source"].get("tenant") != tenant:
-            return None
-        return Versioned(TestimonialRecord.model_validate(found["_source"]), found["_seq_no"], found["_primary_term"])
+        doc_id = self._testimonial_id(tenant, mention_id)
+        return self._get_versioned(self.testimonials, doc_id, tenant, TestimonialRecord)
 
     def save_testimonial(self, record: TestimonialRecord, previous: Versioned[TestimonialRecord] | None) -> None:
-        self._write(self.testimonials, self._testimonial_id(record.tenant, record.mention_id), record, previous)
+        doc_id = self._testimonial_id(record.tenant, record.mention_id)
+        self._write_versioned(self.testimonials, doc_id, record, previous)
 
     def list_testimonials(self, tenant: str, status: TestimonialStatus | None, limit: int) -> list[TestimonialRecord]:
         self._ensure_ready()
@@ -232,17 +199,13 @@ class EngineCurationStore:
 
     # ------------------------------------------------------------------------- authorisations
     def add_authorisation(self, record: AuthorisationRecord) -> None:
-        self._write(self.authorisations, record.id, record, None)
+        self._write_versioned(self.authorisations, record.id, record, None)
 
     def get_authorisation(self, tenant: str, authorisation_id: str) -> Versioned[AuthorisationRecord] | None:
-        self._ensure_ready()
-        found = self.engine.get_document(self.authorisations, authorisation_id)
-        if found is None or found["_source"].get("tenant") != tenant:
-            return None
-        return Versioned(AuthorisationRecord.model_validate(found["_source"]), found["_seq_no"], found["_primary_term"])
+        return self._get_versioned(self.authorisations, authorisation_id, tenant, AuthorisationRecord)
 
     def save_authorisation(self, record: AuthorisationRecord, previous: Versioned[AuthorisationRecord]) -> None:
-        self._write(self.authorisations, record.id, record, previous)
+        self._write_versioned(self.authorisations, record.id, record, previous)
 
     def list_authorisations(
         self, tenant: str, mention_ids: Sequence[str] | None, limit: int
@@ -260,21 +223,3 @@ class EngineCurationStore:
         }
         hits = self.engine.search(self.authorisations, body)["hits"]["hits"]
         return [AuthorisationRecord.model_validate(h["_source"]) for h in hits]
-
-    # ------------------------------------------------------------------------- helpers
-    def _write(self, index: str, doc_id: str, record: BaseModel, previous: Versioned[Any] | None) -> None:
-        self._ensure_ready()
-        try:
-            if previous is None:
-                self.engine.index_document(index, doc_id, record.model_dump(mode="json"), refresh="true", create=True)
-            else:
-                self.engine.index_document(
-                    index,
-                    doc_id,
-                    record.model_dump(mode="json"),
-                    refresh="true",
-                    if_seq_no=previous.seq_no,
-                    if_primary_term=previous.primary_term,
-                )
-        except WriteConflict:
-            raise Conflict(doc_id) from None
