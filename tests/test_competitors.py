@@ -169,9 +169,7 @@ def test_comparison_shows_share_of_voice_ratings_and_trend(client, profile) -> N
 
 
 def test_comparison_can_be_limited_to_some_competitors(client, profile) -> None:  # type: ignore[no-untyped-def]
-    body = call(
-        client, "GET", "/v1/competitors/compare", query_string={"competitor": "metro-radiology"}
-    ).get_json()
+    body = call(client, "GET", "/v1/competitors/compare", query_string={"competitor": "metro-radiology"}).get_json()
     assert [row["competitor"] for row in body["practices"]] == [None, "metro-radiology"]
     assert body["total"] == 4
 

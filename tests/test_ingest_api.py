@@ -186,7 +186,5 @@ def test_health_and_readiness(ingest_client) -> None:
 def test_deeply_nested_json_is_a_400_not_a_crash(ingest_client) -> None:  # type: ignore[no-untyped-def]
     from tests.conftest import auth
 
-    response = ingest_client.post(
-        "/v1/mentions", data=b"[" * 100_000, content_type="application/json", headers=auth()
-    )
+    response = ingest_client.post("/v1/mentions", data=b"[" * 100_000, content_type="application/json", headers=auth())
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_json"

@@ -71,9 +71,7 @@ class HttpSender:
         self._allow_private = allow_private
         if transport is None:
             transport = guarded_transport(None if allow_private else public_address_checker())
-        self._client = httpx.Client(
-            timeout=timeout_s, follow_redirects=False, transport=transport, trust_env=False
-        )
+        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False, transport=transport, trust_env=False)
 
     def send_slack(self, channel: SlackChannel, message: AlertMessage) -> None:
         body = _json_bytes(slack_blocks(message))

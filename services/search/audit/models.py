@@ -80,6 +80,16 @@ class AuditPage(BaseModel):
 
 
 # Parameters whose values are enumerations or ids, safe to keep; anything else is "(given)".
-ENUMERATED_PARAMETERS = {
-    name for name in MentionFilter.model_fields if name not in {"q", "date_from", "date_to"}
-} | {"sort", "order", "size", "interval", "time_zone", "by", "status", "limit", "days", "action", "format"}
+ENUMERATED_PARAMETERS = {name for name in MentionFilter.model_fields if name not in {"q", "date_from", "date_to"}} | {
+    "sort",
+    "order",
+    "size",
+    "interval",
+    "time_zone",
+    "by",
+    "status",
+    "limit",
+    "days",
+    "action",
+    "format",
+}

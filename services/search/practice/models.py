@@ -39,7 +39,7 @@ class PracticeProfileIn(BaseModel):
     staff: list[DisplayName] = Field(
         default_factory=list,
         max_length=MAX_STAFF,
-        description="The practice's own people, names and aliases (\"Dr. Anika Patel\", \"Jake\"): the PHI "
+        description='The practice\'s own people, names and aliases ("Dr. Anika Patel", "Jake"): the PHI '
         "detector never reports them as patients' names.",
     )
     phone: str | None = Field(

@@ -11,7 +11,6 @@ from services.search.store.records import KEYWORD, RecordIndex
 PRACTICE_MAPPING_VERSION = 1
 
 
-
 def practice_mappings() -> dict[str, Any]:
     return {
         "dynamic": "strict",
@@ -66,4 +65,3 @@ class EnginePracticeStore(RecordIndex):
         self._ensure_ready()
         # Last write wins: a profile is edited by one admin at a time and carries no history.
         self.engine.index_document(self.alias, profile.tenant, profile.model_dump(mode="json"), refresh="true")
-
