@@ -48,9 +48,10 @@ def test_the_classifier_loads_and_its_manifest_names_what_it_was_trained_on(clas
     assert manifest["categories"] == list(CATEGORIES)
     assert classifier.threshold == manifest["threshold"]
     assert 0.0 < classifier.threshold < 1.0
-    assert {"heldout4", "heldout5", "heldout6"} <= set(manifest["training_data"]["never_used"])
-    assert not {"heldout4", "heldout5", "heldout6"} & set(manifest["training_data"]["splits"])
-    assert "train3" in manifest["training_data"]["splits"]
+    held_out = {"heldout4", "heldout5", "heldout6", "heldout7"}
+    assert held_out <= set(manifest["training_data"]["never_used"])
+    assert not held_out & set(manifest["training_data"]["splits"])
+    assert {"train3", "train4"} <= set(manifest["training_data"]["splits"])
 
 
 def _copy(tmp_path: Path) -> Path:
@@ -170,3 +171,24 @@ def test_the_round5_splits_have_their_shape() -> None:
         r["reply"] for name in ("replies.jsonl", "train2_replies.jsonl", "heldout5_replies.jsonl") for r in load(name)
     }
     assert not {r["reply"] for r in heldout6} & ({r["reply"] for r in train3} | earlier)
+
+
+def test_train4_has_its_shape_and_repeats_no_held_out_reply() -> None:
+    def load(name: str) -> list[dict[str, Any]]:
+        path = REPO_ROOT / "evaluation/phi" / name
+        return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
+
+    train4 = load("train4_replies.jsonl")
+    assert {r["split"] for r in train4} == {"train4"}
+    assert sum(r["label"] == "unsafe" for r in train4) >= 200 and sum(r["label"] == "safe" for r in train4) >= 130
+    assert set(CATEGORIES[:-1]) <= {c for r in train4 for c in r["reasons"]}
+    for r in train4:
+        assert r["synthetic"] is True and bool(r["reasons"]) == (r["label"] == "unsafe")
+        for sentence in r.get("unsafe_sentences", []):
+            assert r["label"] == "unsafe" and sentence in r["reply"]
+    held_out = {
+        r["reply"]
+        for r in load("replies.jsonl") + load("heldout5_replies.jsonl") + load("heldout6_replies.jsonl")
+        if r["split"].startswith("heldout") and r["split"] not in ("heldout", "heldout2", "heldout3")
+    }
+    assert held_out and not {r["reply"] for r in train4} & held_out

@@ -3,13 +3,13 @@
     .venv/bin/python training/reply_guard/train.py            # writes head.npz + manifest.json
 
 Data: the replies of the dev, heldout, heldout2 and heldout3 splits (evaluation/phi/replies.jsonl)
-and the hand-written training replies of ``train2`` and ``train3`` (``train2_replies.jsonl``,
-``train3_replies.jsonl``).  heldout4, heldout5 and heldout6 are never read here.  The model reads
+and the hand-written training replies of ``train2``, ``train3`` and ``train4`` (``train2_replies.jsonl``,
+``train3_replies.jsonl``, ``train4_replies.jsonl``).  heldout4 to heldout7 are never read here.  The model reads
 what the guard reads: each sentence, or for a sentence over ``WINDOW_WORDS`` words its overlapping
 word windows (``common.phi.replies._windows``).  Labels are per reply, the classifier per window:
 
 * every window of a safe reply is ``safe``;
-* a reply that marks its disclosing sentence(s) (``unsafe_sentences``, train3) gives those as
+* a reply that marks its disclosing sentence(s) (``unsafe_sentences``, train3 and train4) gives those as
   examples of its reasons and its other sentences as ``safe``;
 * a one-window unsafe reply is an example of each of its reasons (weight 1/k for k reasons);
 * otherwise (a longer unsafe reply, or a marked run-on sentence) only the window a first model
@@ -46,9 +46,9 @@ from services.search.replies.classifier import CATEGORIES, SAFE, softmax  # noqa
 EVAL = ROOT / "evaluation" / "phi"
 OUT = ROOT / "models" / "reply-guard"
 ENCODER = ROOT / "models" / "topic-embedder"
-TRAIN_SPLITS = ("dev", "heldout", "heldout2", "heldout3", "train2", "train3")
-TRAIN_FILES = ("replies.jsonl", "train2_replies.jsonl", "train3_replies.jsonl")
-NEVER_USED = ("heldout4", "heldout5", "heldout6")
+TRAIN_SPLITS = ("dev", "heldout", "heldout2", "heldout3", "train2", "train3", "train4")
+TRAIN_FILES = ("replies.jsonl", "train2_replies.jsonl", "train3_replies.jsonl", "train4_replies.jsonl")
+NEVER_USED = ("heldout4", "heldout5", "heldout6", "heldout7")
 SEED = 20261128
 L2 = 1e-3  # default; the trained model uses the setting chosen from GRID
 SAFE_SHARE = 1 / 7  # share of the loss carried by the safe class (1/7: all classes equal)
@@ -240,7 +240,7 @@ def main() -> None:
     n_examples = len(build_examples(rows, sent_emb, (weight, bias))[0])
     manifest = {
         "name": "reply-guard",
-        "version": "2.0.0",
+        "version": "3.0.0",
         "task": "sentence-level classifier of unsafe content in a practice's public reply to a review (HIPAA)",
         "encoder": "models/topic-embedder (int8 ONNX all-MiniLM-L6-v2, mean pooling, unit norm; not fine-tuned)",
         "input": f"each sentence; a sentence over {WINDOW_WORDS} words as overlapping {WINDOW_WORDS}-word windows",
