@@ -32,17 +32,19 @@ sys.path.insert(0, str(ROOT))
 from bench.timing import percentile  # noqa: E402
 
 EVAL = ROOT / "evaluation" / "phi"
-SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
-# Extra reply files: train2 and train3 (training replies for the classifier); heldout5 and heldout6
-# (never trained or tuned on).
+SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7")
+# Extra reply files: train2, train3 and train4 (training replies for the classifier); heldout5,
+# heldout6 and heldout7 (never trained or tuned on).
 REPLY_FILES = (
     "replies.jsonl",
     "train2_replies.jsonl",
     "train3_replies.jsonl",
+    "train4_replies.jsonl",
     "heldout5_replies.jsonl",
     "heldout6_replies.jsonl",
+    "heldout7_replies.jsonl",
 )
-REPLY_SPLITS = (*SPLITS, "train2", "train3")
+REPLY_SPLITS = (*SPLITS, "train2", "train3", "train4")
 STRUCTURED = {"PHONE", "FAX", "EMAIL", "SSN", "MRN", "HEALTH_PLAN", "ACCOUNT", "DATE"}
 
 
@@ -205,6 +207,9 @@ def main() -> None:
     parser.add_argument("--reviews", type=Path, default=ROOT.parent / "shared" / "data" / "physician-reviews.jsonl")
     parser.add_argument("--n-reviews", type=int, default=2000)
     parser.add_argument("--only", choices=["detector", "replies"])
+    parser.add_argument(
+        "--model", type=Path, default=ROOT / "models" / "reply-guard", help="reply-guard model directory to score"
+    )
     args = parser.parse_args()
 
     from common.phi import PhiDetector
@@ -230,14 +235,15 @@ def main() -> None:
         from common.phi.replies import ReplyGuard
         from services.search.replies.classifier import ReplyClassifier
 
-        classifier = ReplyClassifier.load(ROOT / "models" / "reply-guard", ROOT / "models" / "topic-embedder")
+        classifier = ReplyClassifier.load(args.model, ROOT / "models" / "topic-embedder")
         rules = ReplyGuard(detector, practice_phone=staff["practice_phone"])
         combined = ReplyGuard(detector, practice_phone=staff["practice_phone"], classifier=classifier)
         replies = [r for name in REPLY_FILES if (EVAL / name).exists() for r in load(EVAL / name)]
+        trained = json.loads((args.model / "manifest.json").read_text())
         print(
-            "\nReply guard: the model was trained on dev, heldout, heldout2, heldout3, train2 and train3 (so its "
-            "numbers there are training-set numbers); heldout4, heldout5 and heldout6 were never used for training "
-            "or tuning (heldout4 and heldout5 were measured in round 4, heldout6 is new in round 5)."
+            f"\nReply guard, model {trained['version']} ({args.model}): trained on "
+            f"{', '.join(trained['training_data']['splits'])} (its numbers there are training-set numbers); "
+            f"never used for training or tuning: {', '.join(trained['training_data']['never_used'])}."
         )
         summary = []
         for split in args.splits or REPLY_SPLITS:

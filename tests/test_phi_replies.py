@@ -86,6 +86,49 @@ def test_a_name_from_the_review_is_not_repeated(guard: ReplyGuard) -> None:
     assert [(f.type, f.text) for f in result.findings] == [("naming", "Tyrone")]
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # the practice's other lines and role mailboxes, offered as a way to get in touch
+        "Our director would welcome your call at (312) 555-0188.",
+        "We'd like to hear more at (312) 555-0131.",
+        "Billing questions can be emailed to billing@lakeshore.example.com.",
+        # names the reply itself presents as the practice's people
+        "Please call the office and ask for Renee.",
+        "Our manager, Carla, is happy to chat on weekdays.",
+        "Hi, I'm Dr. Levesque, the medical director, and I want to hear what went wrong.",
+        # general statements that address any reader as "you"
+        "A referral from your physician is required for MRI, CT and PET scans.",
+        "Anyone who needs a copy of their images on CD can ask at the front desk.",
+        "Results generally appear on the patient portal within three business days.",
+        # refusing to discuss the case in public is the safe answer
+        "We are not able to respond to questions about specific scans or bills here.",
+        "We would like to discuss this further, but only privately, never online.",
+    ],
+)
+def test_contact_details_staff_and_policy_statements_pass(guard: ReplyGuard, reply: str) -> None:
+    result = guard.check(reply)
+    assert result.safe, [(f.type, f.text) for f in result.findings]
+
+
+@pytest.mark.parametrize(
+    ("reply", "kind"),
+    [
+        ("We called you at (312) 555-0177 twice.", "phi"),
+        ("We have your cell as (312) 555-0177.", "phi"),
+        ("We will call you back at (312) 555-0177.", "phi"),
+        ("Mary Walsh's email is mwalsh@example.com, as we told you.", "phi"),
+        ("Our receptionist Ana says you always make her laugh at check-in.", "patient_confirmation"),
+        ("Our patient, Maria Gomez, left a review too.", "naming"),
+        ("Your MRI is usually read within a day, as it was last week.", "patient_confirmation"),
+        ("We are happy to discuss your results here for everyone.", "public_discussion"),
+    ],
+)
+def test_the_same_words_about_someone_in_particular_are_still_flagged(guard: ReplyGuard, reply: str, kind: str) -> None:
+    result = guard.check(reply)
+    assert kind in {f.type for f in result.findings}, [(f.type, f.text) for f in result.findings]
+
+
 def test_the_rewrite_keeps_the_safe_sentences(guard: ReplyGuard) -> None:
     reply = "Thank you for writing. Your biopsy came back benign. We value every patient."
     result = guard.check(reply)

@@ -52,6 +52,8 @@ would could should can cannot didn't don't won't wouldn't couldn't shouldn't was
 five four three two one stars star ten first last next after before during since until then now
 north south east west northside southside downtown main street avenue road suite
 reading lab labs service services billing insurance results report appointment appointments
+portal resources relations advocate experience education forms information coordinator manager
+director administrator privacy
 """
 # Places that are also first names in some locale ("Florida", "Dallas", "India"): not names
 # unless the context says so ("my daughter Georgia").  Towns are identifiers too, but the address

@@ -71,7 +71,7 @@ _CONDITIONS = (
     r"a\s+follow-?up|"
     # the body, recovery and the specialists whose names reveal a condition
     # (words with everyday meanings only in their medical phrases: "get back to you" is not a back)
-    r"heal\w*|recover\w*|feeling\s+better|get\s+well|(?:a|the|her|his|your)\s+fall|fell\s+(?:down|and|on|off)|"
+    r"heal(?!th)\w*|recover\w*|feeling\s+better|get\s+well|(?:a|the|her|his|your)\s+fall|fell\s+(?:down|and|on|off)|"
     r"broke\s+(?:a|her|his|your)|sprain\w*|wheelchair|walker|crutches|brain|neck|spine|spinal|"
     r"(?:lower|upper|mid)\s+back|back\s+(?:pain|injury|surgery|problems?)|shoulders?|elbows?|wrists?|chest|"
     r"lungs?|heart\s+(?:condition|attack|disease|problems?|failure|rate|monitor)|"
@@ -95,13 +95,17 @@ _MONEY = re.compile(r"\$\s?\d[\d,]*(?:\.\d\d)?|\b\d[\d,]*(?:\.\d\d)?\s*(?:dollar
 # What a sentence is about: the reviewer ("you", "your"), or someone else in particular.
 _PERSON = re.compile(
     r"\b(?:you|your|yours|yourself|you're|you've|you'd|he|she|his|her|hers|him|himself|herself|"
-    r"(?:this|the|that)\s+(?:patient|reviewer|gentleman|lady|woman|man|individual|person|client))\b",
+    r"(?:this|the|that)\s+(?:reviewer|gentleman|lady|woman|man|individual|person|client|patient"
+    # "the patient portal", "the patient advocate": the practice's things, not a person
+    r"(?!\s+(?:portal|advocate|coordinator|experience|relations|services|resources|forms?|line|liaison|navigator|"
+    r"representative|education|lounge|entrance|parking))))\b",
     _I,
 )
 # "you" that addresses the reader without saying anything about them.
 _HARMLESS_YOU = re.compile(
     r"\b(?:thank\s+you|thanks?\s+you|if\s+you\b[^,.;!?]*|should\s+you\b[^,.;!?]*|whenever\s+you\b[^,.;!?]*|"
-    r"you\s+(?:can|may|could)\s+(?:call|reach|contact|email|ask|speak|talk|visit)|"
+    r"you(?:'ll|'d|\s+(?:can|may|could|will|would|might))\s+(?:\w+\s+)?(?:call|reach|contact|email|ask|speak|"
+    r"talk|visit|get\s+in\s+touch|give\s+us)|"
     r"(?:call|reach|contact|email|ask|hear\s+from|speak\s+(?:with|to)|talk\s+(?:with|to)|help|assist|see|welcome|"
     r"serve|invite|encourage|thank|connect|support|update)\s+you\b|you\s+(?:are|'re)\s+welcome|for\s+you\s+to\s+call|"
     r"we\s+hear\s+you|your\s+(?:feedback|review|comments?|kind\s+words|words|post|message|note|input|"
@@ -171,7 +175,9 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:on\s+our\s+end|on\s+our\s+side)\b|\bportal\s+messages?\b|"
             r"\bwe\s+(?:can\s+)?see\s+(?:in|from|on)\s+(?:our|the)\s+(?:system|portal|records?|logs?|schedule)\b|"
             # staff reporting on the reviewer's visit
-            r"\b(?:told|informed|mentioned\s+to|let)\s+(?:me|us)\s+(?:know\s+)?(?:that\s+)?(?:you|she|he)\b",
+            r"\b(?:told|informed|mentioned\s+to|let)\s+(?:me|us)\s+(?:know\s+)?(?:that\s+)?(?:you|she|he)\b|"
+            r"\b(?:mentioned|says|said|noted|recalls|tells\s+(?:me|us))\s+(?:that\s+)?(?:you|she|he)\s+"
+            r"(?!(?:can|could|may|might|should|will|would)\b)\w+",
             _I,
         ),
     ),
@@ -237,7 +243,61 @@ _VISIT = re.compile(
     _I,
 )
 _CONTACT = re.compile(
-    r"\b(?:call|reach|contact|email|e-mail|text|phone|fax|visit|write|dial|ring|line|number|website|site)\b", _I
+    r"\b(?:call|reach|reachable|contact|email|e-mail|text|phone|fax|visit|write|dial|ring|line|number|website|site|"
+    r"talk|speak|chat|hear|connect)\b",
+    _I,
+)
+# ...unless the clause says the number or address is someone's: "we called you at", "your cell".
+_THEIRS = re.compile(
+    r"\b(?:your|her|his|their|\w+'s)\s+(?:\w+\s+)?(?:number|phone|cell|mobile|email|e-mail|address|line|contact)\b|"
+    r"\b(?:called|texted|phoned|rang|emailed|messaged|reached|tried|left\s+(?:\w+\s+){0,3}?(?:for|to))\s+"
+    r"(?:you|her|him|them)\b|"
+    r"\b(?:call|text|phone|ring|email|e-mail|reach|contact)\s+(?:you|her|him|them)\s+(?:\w+\s+)?(?:at|on)\s*$|"
+    r"\b(?:you|she|he|they)\s+(?:gave|provided|listed|left|registered|used|wrote\s+down)\b",
+    _I,
+)
+# Role mailboxes ("billing@", "office@") belong to the practice, never to a patient.
+_ROLE_MAILBOX = re.compile(
+    r"^(?:office|info|contact|contactus|hello|billing|support|help|frontdesk|front\.desk|reception|admin|records|"
+    r"medicalrecords|scheduling|appointments|feedback|care|patientcare|patientrelations|patient\.relations|privacy|"
+    r"compliance|manager|team|questions|inquiries|service|customerservice|concerns)[\w.+-]*@",
+    _I,
+)
+# A name the reply itself presents as the practice's own person: "ask for Renee", "our manager,
+# Carla", "I'm Dr. Levesque, the medical director".  Such a name discloses nothing about a patient.
+_STAFF_ROLE = (
+    r"(?:manager|director|administrator|supervisor|coordinator|advocate|lead|owner|founder|president|CEO|COO|"
+    r"receptionist|scheduler|nurse|technologist|tech|radiologist|physician|doctor|dentist|hygienist|therapist|"
+    r"representative|rep|liaison|officer|head|partner|team\s+member|navigator)s?"
+)
+_STAFF_BEFORE = re.compile(
+    rf"(?:\b(?:our|the|my)\s+(?:[\w-]+\s+){{0,3}}?{_STAFF_ROLE},?|\bask\s+for|\bspeak\s+(?:with|to)|"
+    rf"\b(?:I'm|I\s+am|my\s+name\s+is|this\s+is|it's))\s+(?:(?:Dr|Doctor|Nurse)\.?\s+)?$",
+    _I,
+)
+_STAFF_AFTER = re.compile(rf"^,?\s+(?:(?:our|the)\s+)?(?:[\w-]+\s+){{0,3}}?{_STAFF_ROLE}\b", _I)
+_POLICY_MARKER = re.compile(
+    r"\b(?:generally|typically|usually|normally|in\s+general|most\s+people|for\s+most|anyone|everyone|"
+    r"(?:is|are)\s+(?:required|available|recommended|needed|listed|posted|released|sent)|"
+    r"we\s+(?:always\s+)?(?:recommend|encourage|suggest|ask)|our\s+policy|as\s+a\s+rule)\b",
+    _I,
+)
+_EVENT = re.compile(
+    r"\b(?:was|were|had|did|didn't|came|went|got|took|felt|happened|received|told|said|asked|waited|arrived|"
+    r"left|called|saw|seen|missed|wrote|posted|claimed|claims|stated|described|reported|mentioned|stand\s+by)\b",
+    _I,
+)
+_GENERIC_YOUR = re.compile(
+    r"your\s+(?:doctor|physician|provider|referring\s+(?:doctor|physician|provider)|plan|insurance|insurer|"
+    r"health\s+plan)",
+    _I,
+)
+_NEGATED = re.compile(r"\b(?:not|never|cannot|unable|no\s+longer)\s+(?:\w+\s+){0,2}$|n't\s+(?:\w+\s+){0,2}$", _I)
+_PRIVATELY = re.compile(r"\b(?:privately|offline|never\s+(?:here|online|publicly))\b", _I)
+_GENERIC_PEOPLE = re.compile(
+    r"\b(?:anyone|anybody|everyone|everybody|someone|somebody|whoever|people|patients|families|parents|"
+    r"(?:each|every|any|all)\s+(?:patient|person|client)s?)\b",
+    _I,
 )
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)|\n+")
 _ABBREVIATION = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Mx|Prof|St|Sr|Jr|vs|etc|e\.g|i\.e|Ste|Apt|No|a\.m|p\.m|[A-Z])$")
@@ -358,10 +418,18 @@ class ReplyGuard:
         yield from self._identifier_findings(reply, review, display_name)
 
     def _sentence_findings(self, reply: str, s: _Sentence) -> Iterator[Finding]:
+        generic = bool(_GENERIC_PEOPLE.search(s.text))
+        policy = _is_policy(s.text)
         for kind, pattern in _RULES:
             for m in pattern.finditer(s.text):
+                if generic and kind == CONFIRMATION and m.group().lower().startswith("their "):
+                    continue  # "anyone who needs a copy of their images": no one in particular
+                if policy and kind == CONFIRMATION and _GENERIC_YOUR.fullmatch(m.group()):
+                    continue  # "a referral from your physician is required": any reader's physician
+                if kind == PUBLIC and _declines_publicly(s.text, m):
+                    continue  # "we can't respond to questions about specific scans here"
                 yield _finding(reply, kind, s.start + m.start(), s.start + m.end())
-        personal = _about_someone(s.text) or bool(_APOLOGY.search(s.text))
+        personal = (_about_someone(s.text) and not policy) or bool(_APOLOGY.search(s.text))
         if personal:
             for m in _CLINICAL_TERMS.finditer(s.text):
                 yield _finding(reply, CLINICAL, s.start + m.start(), s.start + m.end())
@@ -422,6 +490,8 @@ class ReplyGuard:
                 seen_names.append(span)
                 if chosen and {w for w in _words(text) if len(w) > 1} <= chosen:
                     continue  # the display name the reviewer chose
+                if _introduced_as_staff(reply, span):
+                    continue
                 yield _finding(reply, NAMING, span.start, span.end)
             elif span.type is PhiType.DATE:
                 yield _finding(reply, APPOINTMENT, span.start, span.end)
@@ -448,9 +518,12 @@ class ReplyGuard:
         digits = re.sub(r"\D", "", reply[span.start : span.end])[-10:]
         if self._practice_digits and digits == self._practice_digits:
             return True
-        before = reply[max(0, span.start - 60) : span.start]
-        clause = re.split(r"[.!?\n,;]", before)[-1]
-        return bool(_CONTACT.search(clause)) and not re.search(r"\b(?:you|your|her|him|his|them|their)\b", clause, _I)
+        if span.type is PhiType.EMAIL and _ROLE_MAILBOX.match(reply[span.start : span.end]):
+            return True
+        before = reply[max(0, span.start - 80) : span.start]
+        clause = re.split(r"[.!?\n;]", before)[-1]
+        last_part = re.split(r",", clause)[-1]
+        return bool(_CONTACT.search(clause)) and not _THEIRS.search(last_part) and not _THEIRS.search(clause)
 
     # --- the rewrite --------------------------------------------------------------------------
 
@@ -472,6 +545,28 @@ class ReplyGuard:
 
 
 _CALL_INVITE = re.compile(r"\b(?:call|contact|reach)\b[^.!?]*\b(?:us|our|office|team|manager)\b", _I)
+
+
+def _introduced_as_staff(reply: str, span: Span) -> bool:
+    """Whether the reply presents the name as one of the practice's people (or as its writer)."""
+    before = reply[max(0, span.start - 60) : span.start]
+    after = reply[span.end : span.end + 60]
+    return bool(_STAFF_BEFORE.search(before) or _STAFF_AFTER.match(after))
+
+
+def _is_policy(sentence: str) -> bool:
+    """A general statement of how things work ("results are usually ready in two days"), not an event.
+
+    Policy sentences address any reader as "you"; they are recognised by a generic marker and the
+    absence of anything that happened (past tense, a day or time).
+    """
+    return bool(_POLICY_MARKER.search(sentence)) and not _EVENT.search(sentence) and not _WHEN.search(sentence)
+
+
+def _declines_publicly(sentence: str, match: re.Match[str]) -> bool:
+    """Whether a "discuss it here" match is negated: the reply refuses to discuss the case online."""
+    before = sentence[max(0, match.start() - 30) : match.start()]
+    return bool(_NEGATED.search(before) or _PRIVATELY.search(match.group()))
 
 
 def _about_someone(sentence: str) -> bool:
