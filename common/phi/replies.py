@@ -164,8 +164,11 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:pleasure|privilege|honou?r|nice|great|good|lovely|wonderful)\s+(?:to\s+)?(?:meet|meeting|see|seeing|"
             r"have|having|work\s+with|working\s+with|care\s+for|caring\s+for|serve|serving|treat|treating|scan|"
             r"scanning)\s+(?:you|her|him)\b|"
-            r"\b(?:looked\s+at|checked|pulled|reviewed|went\s+through|audited)\s+(?:the|our)\s+(?:[\w-]+\s+){0,2}?"
-            r"(?:logs?|records?|notes|files?|footage|recordings?|sign-?in\s+sheets?)\b|"
+            r"\b(?:looked\s+at|checked|pulled|reviewed|went\s+(?:back\s+)?through|audited)\s+(?:the|our)\s+"
+            r"(?:[\w-]+\s+){0,2}?(?:logs?|records?|notes|files?|footage|recordings?|sign-?in\s+sheets?)\b|"
+            r"\b(?:a\s+)?(?:note|flag|alert|reminder)\s+(?:on|in|to)\s+(?:the|your|her|his)\s+(?:chart|file|record|"
+            r"account|profile)\b|"
+            r"\bfor\s+(?:being|staying)\s+(?:with\s+us|part\s+of\s+our\s+(?:practice|family|clinic|center|centre))\b|"
             r"\b(?:your|her|his)\s+(?:intake|registration|consent|history|screening|insurance)\s+forms?\b|"
             r"\bwelcome\s+(?:you|her|him)\s+back\b|\bsee\s+(?:you|her|him)\s+(?:again|back|at\s+your\s+next)\b|"
             # having them in, caring for them, their visit seen from the practice's side
