@@ -268,3 +268,29 @@ def test_the_guard_knows_each_practices_staff_and_phone(search_client) -> None: 
     # Another practice does not share that allow-list: there it is somebody's name.
     theirs = post(search_client, {"reply": reply}, key=OTHER_TENANT_KEY).get_json()
     assert any("Vandermeer" in f["text"] for f in theirs["findings"])
+
+
+def test_the_practices_published_contacts_are_not_a_patients_identifiers(search_client) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import ADMIN_KEY, OTHER_TENANT_KEY
+
+    reply = "Please email advocate@northside.example.com or ring 555-010-2288 any weekday."
+    profile = {
+        "display_name": "Northside",
+        "website": "https://www.northside.example.com/",
+        "contacts": ["555-010-2288"],
+    }
+    saved = search_client.put("/v1/practice", json=profile, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+    assert saved.status_code == 200, saved.get_json()
+    assert saved.get_json()["contacts"] == ["555-010-2288"]
+    mine = post(search_client, {"reply": reply}).get_json()
+    assert mine["safe"], mine["findings"]
+    # the practice's number is still somebody's when the reply says so
+    theirs = post(search_client, {"reply": "We called you at (555) 010-3399 twice."}).get_json()
+    assert [f["type"] for f in theirs["findings"] if f["type"] == "phi"] == ["phi"]
+    forwarded = {"reply": "We forwarded this to jo@northside.example.com."}
+    assert post(search_client, forwarded).get_json()["safe"], "an address at the practice's own domain"
+    elsewhere = post(search_client, forwarded, key=OTHER_TENANT_KEY).get_json()
+    assert not elsewhere["safe"], "another practice does not share that website's domain"
+    too_many = {**profile, "contacts": ["555-010-2288"] * 51}
+    refused = search_client.put("/v1/practice", json=too_many, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+    assert refused.status_code == 422 and "contacts" in json.dumps(refused.get_json())

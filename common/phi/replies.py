@@ -396,15 +396,34 @@ class _Sentence:
 
 
 class ReplyGuard:
-    """Checks draft replies; ``detector`` knows the staff, ``practice_phone`` goes in the suggestion."""
+    """Checks draft replies; ``detector`` knows the staff, ``practice_phone`` goes in the suggestion.
+
+    ``practice_contacts`` are the other phone numbers, e-mail and web addresses the practice
+    publishes (a billing line, a patient advocate), and ``practice_website`` its site: an address
+    at the site's domain is the practice's too.  They are never a patient's identifier.
+    """
 
     def __init__(
-        self, detector: PhiDetector, practice_phone: str | None = None, classifier: SentenceClassifier | None = None
+        self,
+        detector: PhiDetector,
+        practice_phone: str | None = None,
+        classifier: SentenceClassifier | None = None,
+        *,
+        practice_contacts: Sequence[str] = (),
+        practice_website: str | None = None,
     ) -> None:
         self.detector = detector
         self.classifier = classifier
         self.practice_phone = (practice_phone or "").strip() or None
-        self._practice_digits = re.sub(r"\D", "", self.practice_phone or "")[-10:]
+        self._own_contacts = {_contact_key(c) for c in (self.practice_phone, *practice_contacts) if c and c.strip()}
+        self._own_contacts.discard("")
+        # A site with a path ("facebook.com/ourpractice") lives on a shared host: only its own
+        # address is the practice's, not everything at that host.
+        website = (practice_website or "").strip()
+        if website:
+            self._own_contacts.add(_contact_key(website))
+        shared_host = "/" in re.sub(r"^[a-z][a-z0-9+.-]*://", "", website.lower()).rstrip("/")
+        self._own_domain = "" if shared_host else _domain(website)
 
     def check(self, reply: str, review: str | None = None, reviewer_display_name: str | None = None) -> ReplyCheck:
         findings = _dedupe(reply, self._findings(reply, review, reviewer_display_name))
@@ -518,10 +537,14 @@ class ReplyGuard:
 
     def _is_contact(self, reply: str, span: Span) -> bool:
         """The practice's own phone, email or site, offered so the reviewer can get in touch."""
-        digits = re.sub(r"\D", "", reply[span.start : span.end])[-10:]
-        if self._practice_digits and digits == self._practice_digits:
+        text = reply[span.start : span.end]
+        if _contact_key(text) in self._own_contacts:
             return True
-        if span.type is PhiType.EMAIL and _ROLE_MAILBOX.match(reply[span.start : span.end]):
+        if self._own_domain and span.type in (PhiType.EMAIL, PhiType.URL):
+            domain = _domain(text)
+            if domain == self._own_domain or domain.endswith("." + self._own_domain):
+                return True
+        if span.type is PhiType.EMAIL and _ROLE_MAILBOX.match(text):
             return True
         before = reply[max(0, span.start - 80) : span.start]
         clause = re.split(r"[.!?\n;]", before)[-1]
@@ -548,6 +571,24 @@ class ReplyGuard:
 
 
 _CALL_INVITE = re.compile(r"\b(?:call|contact|reach)\b[^.!?]*\b(?:us|our|office|team|manager)\b", _I)
+
+
+def _contact_key(value: str) -> str:
+    """One spelling per contact: a phone's last ten digits, an address lower-cased without scheme or "www."."""
+    value = value.strip()
+    if "@" not in value and not re.search(r"[A-Za-z]", value):
+        return re.sub(r"\D", "", value)[-10:]
+    value = re.sub(r"^(?:https?://)?(?:www\.)?", "", value.lower())
+    return value.rstrip("/")
+
+
+def _domain(address: str) -> str:
+    """The host of a web address, or the domain of an e-mail address ("" when there is none)."""
+    address = address.strip().lower()
+    if "@" in address:
+        return address.rsplit("@", 1)[1].strip(".")
+    host = re.sub(r"^(?:[a-z][a-z0-9+.-]*://)?", "", address).split("/", 1)[0].split(":", 1)[0]
+    return host.removeprefix("www.").strip(".")
 
 
 def _introduced_as_staff(reply: str, span: Span) -> bool:

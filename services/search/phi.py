@@ -64,7 +64,8 @@ class PracticeGuards:
         profile = self._practices.get(tenant)
         staff = [*self._settings.staff_names, *profile.staff]
         phone = profile.phone or self._settings.privacy_practice_phone or None
-        key = (tuple(staff), phone)
+        website = str(profile.website) if profile.website else None
+        key = (tuple(staff), phone, tuple(profile.contacts), website)
         with self._lock:
             cached = self._cache.get(tenant)
             if cached is not None and cached[0] == key:
@@ -72,7 +73,14 @@ class PracticeGuards:
                 return cached
         detector = PhiDetector(staff, min_confidence=self._settings.privacy_min_confidence)
         classifier = LazyReplyClassifier(self._settings.reply_model_dir, self._settings.topic_model_dir)
-        built = (key, detector, ReplyGuard(detector, practice_phone=phone, classifier=classifier))
+        guard = ReplyGuard(
+            detector,
+            practice_phone=phone,
+            classifier=classifier,
+            practice_contacts=profile.contacts,
+            practice_website=website,
+        )
+        built = (key, detector, guard)
         with self._lock:
             self._cache[tenant] = built
             while len(self._cache) > _CACHED_PRACTICES:

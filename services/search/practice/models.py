@@ -9,14 +9,18 @@ mention, tagged with the competitor's slug (``Mention.competitor``).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, field_validator
 
 from common.schema import DisplayName, Slug
 
 MAX_COMPETITORS = 20
 MAX_STAFF = 500
+MAX_CONTACTS = 50
+
+ContactDetail = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
 
 
 class Competitor(BaseModel):
@@ -44,6 +48,13 @@ class PracticeProfileIn(BaseModel):
     )
     phone: str | None = Field(
         None, max_length=40, description="The office phone number that the reply guard invites reviewers to call."
+    )
+    contacts: list[ContactDetail] = Field(
+        default_factory=list,
+        max_length=MAX_CONTACTS,
+        description="Other phone numbers, e-mail and web addresses the practice publishes (a billing line, a "
+        "patient advocate, office@...): the reply guard treats them, and any address at the website's domain, as "
+        "the practice's own rather than a patient's.",
     )
 
     @field_validator("time_zone")

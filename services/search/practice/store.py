@@ -28,6 +28,7 @@ def practice_mappings() -> dict[str, Any]:
             },
             "staff": {"type": "keyword", "index": False},
             "phone": {"type": "keyword", "index": False},
+            "contacts": {"type": "keyword", "index": False},
             "updated_at": {"type": "date"},
         },
     }
