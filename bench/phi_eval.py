@@ -119,13 +119,18 @@ def print_detector(title: str, result: dict[str, Any]) -> None:
     print(f"  latency per text: p50 {percentile(lat, 0.5):.2f} ms, p95 {percentile(lat, 0.95):.2f} ms")
 
 
-def evaluate_guard(records: list[dict[str, Any]], guard: Any, errors: bool = False) -> dict[str, Any]:
+def evaluate_guard(
+    records: list[dict[str, Any]], guard: Any, errors: bool = False, configured: Any = None
+) -> dict[str, Any]:
+    """Score ``guard`` on ``records``; ``configured(record)``, when given, returns the guard of that
+    record's practice (its staff and contacts), as a deployment configures them in the profile."""
     tp = fn = fp = tn = 0
     by_reason: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     latencies: list[float] = []
     for record in records:
+        guard_here = configured(record) if configured else guard
         started = time.perf_counter()
-        result = guard.check(
+        result = guard_here.check(
             record["reply"], review=record.get("review"), reviewer_display_name=record.get("reviewer_display_name")
         )
         latencies.append((time.perf_counter() - started) * 1000)
@@ -144,6 +149,42 @@ def evaluate_guard(records: list[dict[str, Any]], guard: Any, errors: bool = Fal
             if errors and flagged:
                 print(f"  FALSE ALARM {record['id']} {[f.type for f in result.findings]}: {record['reply']!r}")
     return {"tp": tp, "fn": fn, "fp": fp, "tn": tn, "by_reason": dict(by_reason), "latency_ms": latencies}
+
+
+def practice_configuration(split: str) -> dict[str, dict[str, list[str]]]:
+    """Per-reply practice configuration of a split, where annotated: ``<split>_staff.json`` (the names the
+    reply uses for the practice's own people) and ``<split>_contacts.json`` (the contact details it
+    presents as the practice's), both written blind to the guard."""
+    config: dict[str, dict[str, list[str]]] = defaultdict(lambda: {"staff": [], "contacts": []})
+    for kind in ("staff", "contacts"):
+        path = EVAL / f"{split}_{kind}.json"
+        if path.exists():
+            for reply_id, values in json.loads(path.read_text(encoding="utf-8")).items():
+                config[reply_id][kind] = list(values)
+    return dict(config)
+
+
+def configured_guards(config: dict[str, dict[str, list[str]]], base: dict[str, Any], model: Any) -> Any:
+    """A function giving each record the guard of its practice: the benchmark's staff and phone plus the
+    record's own staff and contacts."""
+    from common.phi import PhiDetector
+    from common.phi.replies import ReplyGuard
+
+    def guard_for(record: dict[str, Any]) -> Any:
+        here = config.get(record["id"], {"staff": [], "contacts": []})
+        return ReplyGuard(
+            PhiDetector([*base["staff"], *here["staff"]]),
+            practice_phone=base["practice_phone"],
+            classifier=model,
+            practice_contacts=here["contacts"],
+        )
+
+    return guard_for
+
+
+def _summary_cell(r: dict[str, Any]) -> str:
+    unsafe, safe = r["tp"] + r["fn"], r["fp"] + r["tn"]
+    return f"{_fmt(_ratio(r['tp'], unsafe))} ({r['tp']}/{unsafe}) FAR {_fmt(_ratio(r['fp'], safe))} ({r['fp']}/{safe})"
 
 
 def print_guard(title: str, r: dict[str, Any]) -> None:
@@ -202,7 +243,11 @@ def real_reviews(path: Path, detector: Any, n: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--errors", choices=list(REPLY_SPLITS), help="list the errors of one split")
+    parser.add_argument(
+        "--errors",
+        choices=[*REPLY_SPLITS, *(f"{split}+cfg" for split in REPLY_SPLITS)],
+        help="list the errors of one split (+cfg: with its practices' staff and contacts configured)",
+    )
     parser.add_argument("--splits", nargs="+", choices=list(REPLY_SPLITS), help="reply splits to score (default: all)")
     parser.add_argument("--reviews", type=Path, default=ROOT.parent / "shared" / "data" / "physician-reviews.jsonl")
     parser.add_argument("--n-reviews", type=int, default=2000)
@@ -251,19 +296,28 @@ def main() -> None:
             if not subset:
                 continue
             row = [split]
+            config = practice_configuration(split)
             for name, guard in (("rules only", rules), ("rules + model", combined)):
                 r = evaluate_guard(subset, guard, errors=args.errors == split and name == "rules + model")
                 print_guard(f"Reply guard ({name}), {split} split", r)
-                unsafe, safe = r["tp"] + r["fn"], r["fp"] + r["tn"]
-                row.append(
-                    f"{_fmt(_ratio(r['tp'], unsafe))} ({r['tp']}/{unsafe}) FAR {_fmt(_ratio(r['fp'], safe))} "
-                    f"({r['fp']}/{safe})"
-                )
+                row.append(_summary_cell(r))
             summary.append(row)
+            if config:
+                row = [f"{split}+cfg"]
+                for name, model in (("rules only", None), ("rules + model", classifier)):
+                    r = evaluate_guard(
+                        subset,
+                        None,
+                        errors=args.errors == f"{split}+cfg" and name == "rules + model",
+                        configured=configured_guards(config, staff, model),
+                    )
+                    print_guard(f"Reply guard ({name}), {split} split, each practice's staff and contacts set", r)
+                    row.append(_summary_cell(r))
+                summary.append(row)
         print("\nReply guard summary: recall on unsafe, false-alarm rate on safe")
-        print(f"  {'split':<10} {'rules only':<38} rules + model")
+        print(f"  {'split':<13} {'rules only':<38} rules + model")
         for split, a, b in summary:
-            print(f"  {split:<10} {a:<38} {b}")
+            print(f"  {split:<13} {a:<38} {b}")
     print(f"\nmax RSS of this run: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
