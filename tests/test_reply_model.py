@@ -192,3 +192,45 @@ def test_train4_has_its_shape_and_repeats_no_held_out_reply() -> None:
         if r["split"].startswith("heldout") and r["split"] not in ("heldout", "heldout2", "heldout3")
     }
     assert held_out and not {r["reply"] for r in train4} & held_out
+
+
+def test_the_head_reads_the_guards_context_cues(classifier: ReplyClassifier) -> None:
+    from common.phi.replies import CONTEXT_FEATURES, context_features
+
+    manifest = json.loads((MODEL / "manifest.json").read_text())
+    assert manifest["context_features"] == list(CONTEXT_FEATURES)
+    assert (
+        context_features("Results are usually released to the portal within two days.")[
+            CONTEXT_FEATURES.index("policy")
+        ]
+        == 1.0
+    )
+    personal = context_features("Your results were released yesterday.")
+    assert personal[CONTEXT_FEATURES.index("about_someone")] == personal[CONTEXT_FEATURES.index("past_tense")] == 1.0
+    # the same clinical words, told as policy for anyone and as news about someone
+    policy, news = classifier.classify(
+        [
+            "Biopsy results are generally shared with the ordering physician within five days.",
+            "The biopsy came back benign.",
+        ]
+    )
+    assert policy.unsafe_probability < news.unsafe_probability and news.flagged
+
+
+def test_the_practices_staff_reach_the_classifier_as_our_colleague() -> None:
+    seen: list[str] = []
+
+    class Recording:
+        def classify(self, sentences: list[str]) -> list[Any]:
+            seen.extend(sentences)
+            return [
+                type("V", (), {"flagged": False, "unsafe_probability": 0.0, "category": "safe"})() for _ in sentences
+            ]
+
+    guard = ReplyGuard(PhiDetector(["Kelsey Moran", "Dr. Amara Osei"]), classifier=Recording())
+    guard.check("Kelsey will be so happy to read this. Dr. Osei sends her thanks. We are glad to help.")
+    assert seen == [
+        "our colleague will be so happy to read this.",
+        "our colleague sends her thanks.",
+        "We are glad to help.",
+    ]

@@ -57,7 +57,8 @@ _PROCEDURES = (
     r"MRIs?|MRAs?|CTs?|CAT\s+scans?|PET(?:/CT)?(?:\s+scans?)?|scans?|ultrasounds?|sonograms?|mammograms?|mammography|"
     r"x-?rays?|DEXA|bone\s+density|biops(?:y|ies)|contrast|gadolinium|sedation|sedated|fluoroscopy|"
     r"echocardiograms?|angiograms?|arthrograms?|myelograms?|injections?|IV|"
-    r"imaging(?!\s+(?:team|center|centre|staff|department|services?|group|practice|professionals))|"
+    r"imaging(?!\s+(?:team|center|centre|staff|department|services?|group|practice|professionals|coordinator|"
+    r"navigator|manager|director|specialists?|suite|location|office))|"
     r"exams?|tests?|screenings?|"
     r"studies|study|procedures?|surgery|surgeries|treatment|therapy|counsell?ing|medications?|prescriptions?"
 )
@@ -76,7 +77,7 @@ _CONDITIONS = (
     r"(?:lower|upper|mid)\s+back|back\s+(?:pain|injury|surgery|problems?)|shoulders?|elbows?|wrists?|chest|"
     r"lungs?|heart\s+(?:condition|attack|disease|problems?|failure|rate|monitor)|"
     r"(?:your|her|his|their|the)\s+(?:left\s+|right\s+)?(?:hands?|arms?|head|feet|foot|legs?|fingers?|toes?|baby)|"
-    r"breasts?|abdomen|abdominal|stomach|pelvis|pelvic|hips?|knees?|ankles?|liver|"
+    r"breasts?(?!\s+(?:imaging|center|centre|clinic|health|care|team|services?|coordinator|navigator))|abdomen|abdominal|stomach|pelvis|pelvic|hips?|knees?|ankles?|liver|"
     r"gallbladder|thyroid|prostate|ovar\w+|uter\w+|bladder|bones?|joints?|ligaments?|tendons?|muscles?|veins?|"
     r"needles?|blood|weeks\s+along|trimester|due\s+date|iodine|penicillin|latex|"
     r"oncolog\w*|cardiolog\w*|neurolog\w*|urolog\w*|orthopedi\w*|OB(?:/GYN)?|GYN|gynecolog\w*|psychiatr\w*|"
@@ -133,7 +134,9 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         CONFIRMATION,
         re.compile(
             r"\b(?:our|the)\s+(?:records?|files?|system|notes|chart|logs?|schedul\w+|sign-?in\s+sheet)\s+"
-            r"(?:show|shows|indicate|indicates|say|says|reflect|reflects|confirm|confirms|has|have)\b|"
+            r"(?:show|shows|indicate|indicates|say|says|reflect|reflects|confirm|confirms|"
+            # "our schedule has limited openings" is about the schedule; "has you down" is about someone
+            r"(?:has|have)(?=\s+(?:you|your|her|him|his|them|their|no\s+record|a\s+record|record|the\s+patient)))\b|"
             r"\baccording\s+to\s+(?:our|your|the)\s+(?:records?|chart|files?|system|notes)\b|"
             r"\bwe\s+(?:have\s+)?(?:reviewed|checked|looked\s+(?:at|into|through)|pulled|went\s+(?:through|over)|"
             r"investigated|audited|read)\s+(?:your|her|his|the\s+patient's|this\s+patient's)\b|"
@@ -189,7 +192,10 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         CLINICAL,
         re.compile(
             r"\b(?:the|those|these)\s+(?:[\w-]+\s+){0,2}?(?:results?|findings|reports?|diagnos[ie]s|images?|"
-            r"films?|readings?|biops(?:y|ies))\s+(?:were|was|came\s+back|showed|show|are|is|revealed|confirmed)\b",
+            r"films?|readings?|biops(?:y|ies))\s+(?:were|was|came\s+back|showed|show|are|is|revealed|confirmed)\b|"
+            # an outcome told in the past tense: "it turned out to be nothing", "it came back clear"
+            r"\b(?:turned\s+out\s+to\s+be|came\s+back)\s+(?:nothing|normal|clear|fine|negative|benign|positive|"
+            r"cancer|malignant)\b",
             _I,
         ),
     ),
@@ -210,7 +216,11 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"policy|insurance|details|chart|address|email|MRN|record)\b|"
             r"\b(?:we\s+will|we'll|we\s+are\s+going\s+to)\s+(?:post|publish|share|release)\s+(?:your|her|his|the)\s+"
             r"(?:\w+\s+)?(?:records?|chart|file|details|information|results?|report|history|bill|account|messages?|"
-            r"emails?|texts?|recording|footage|video|side)\b|"
+            r"emails?|texts?|recording|footage|video|side)\b"
+            # passing praise to the team is not publishing it
+            r"(?!\s+with\s+(?:(?:the|our|my)\s+(?:whole\s+|entire\s+)?(?:team|staff|colleagues|doctors?|providers?|"
+            r"techs?|technologists?|radiologists?|nurses?|leadership|managers?|owners?|office|group)|everyone\s+"
+            r"(?:here|at|on)))|"
             r"\bfor\s+(?:the\s+benefit\s+of\s+)?other\s+readers\b|\b(?:in\s+the\s+interest\s+of\s+|for\s+)"
             r"transparency\b|\bhere(?:'s|\s+is)\s+what\s+(?:really\s+|actually\s+)?happened\b|"
             r"\b(?:looked\s+at|checked|pulled|reviewed)\s+(?:the|our)\s+(?:[\w-]+\s+){0,2}?(?:logs?|footage|"
@@ -297,6 +307,24 @@ _GENERIC_YOUR = re.compile(
 )
 _NEGATED = re.compile(r"\b(?:not|never|cannot|unable|no\s+longer)\s+(?:\w+\s+){0,2}$|n't\s+(?:\w+\s+){0,2}$", _I)
 _PRIVATELY = re.compile(r"\b(?:privately|offline|never\s+(?:here|online|publicly))\b", _I)
+_IRREGULAR_PAST_WORDS = """
+was were had did came went got took felt saw left told said made gave found kept knew lost met paid put ran
+    sent spent stood thought understood brought bought caught taught began broke chose drove fell fought forgot grew
+    heard held hurt led meant rode rang rose sang sank shook slept spoke stole struck swam tore threw woke wore won
+    shrank sat bled became beat bit blew built dealt drew drank ate fed fled flew froze hid hung laid lay lit quit
+    shot shut slid split spread stuck stung swore swept swung wept wound"""
+_IRREGULAR_PAST = frozenset(_IRREGULAR_PAST_WORDS.split())
+# words ending in -ed that are not (or rarely) a past tense in a reply
+_NOT_PAST_WORDS = """
+indeed speed need needed feed breed exceed proceed succeed based related dedicated experienced qualified
+    licensed trained skilled detailed advanced limited automated certified accredited committed concerned
+    interested pleased delighted thrilled honored honoured excited talented devoted valued appreciated
+    unneeded unlimited unrelated red bed shed seed weed embed"""
+_NOT_PAST = frozenset(_NOT_PAST_WORDS.split())
+_STAFF_CANDIDATE = re.compile(
+    r"(?:\b(?:Dr|Doctor|Nurse|Mr|Mrs|Ms|Mx)\.?\s+)?"
+    r"(?P<name>\b[A-Z][a-z]+(?:[-'][A-Za-z]+)?(?:\s+[A-Z][a-z]+(?:[-'][A-Za-z]+)?)?)"
+)
 _GENERIC_PEOPLE = re.compile(
     r"\b(?:anyone|anybody|everyone|everybody|someone|somebody|whoever|people|patients|families|parents|"
     r"(?:each|every|any|all)\s+(?:patient|person|client)s?)\b",
@@ -475,7 +503,7 @@ class ReplyGuard:
             start, end = s.start + lead, s.start + len(s.text.rstrip())
             if not _LETTER.search(s.text) or any(f.start < end and start < f.end for f in rule_findings):
                 continue
-            for window in _windows(reply[start:end]):
+            for window in _windows(self._mask_staff(reply[start:end])):
                 todo.setdefault(window, []).append((start, end))
         if len(todo) > MAX_MODEL_WINDOWS:
             raise ReplyTooLongToCheck(f"{len(todo)} distinct sentences; at most {MAX_MODEL_WINDOWS} are checked")
@@ -498,6 +526,19 @@ class ReplyGuard:
             )
             out.append(Finding(verdict.category, start, end, reply[start:end], explanation, "model"))
         return out
+
+    def _mask_staff(self, sentence: str) -> str:
+        """The sentence with the practice's own people written as "our colleague" for the classifier.
+
+        The practice knows its staff; the classifier does not, and a name in a sentence is a cue it
+        has learned for naming a patient ("Kelsey will be so happy to read this" is not one)."""
+        if not len(self.detector.staff):
+            return sentence
+
+        def masked(m: re.Match[str]) -> str:
+            return "our colleague" if m.group("name") in self.detector.staff else m.group()
+
+        return _STAFF_CANDIDATE.sub(masked, sentence)
 
     def _identifier_findings(self, reply: str, review: str | None, display_name: str | None) -> Iterator[Finding]:
         chosen = _words(display_name or "")
@@ -605,6 +646,34 @@ def _is_policy(sentence: str) -> bool:
     absence of anything that happened (past tense, a day or time).
     """
     return bool(_POLICY_MARKER.search(sentence)) and not _EVENT.search(sentence) and not _WHEN.search(sentence)
+
+
+# Cues the rules already compute, given to the learned classifier beside the sentence embedding.
+# A linear head on a frozen embedding hears "results" and "MRI" alike in "results are usually ready
+# in two days" and "your results were ready in two days"; whether a sentence speaks of a particular
+# person, of something that happened, or of policy for anyone is what tells the two apart.
+CONTEXT_FEATURES = ("about_someone", "event", "when", "policy", "generic_people", "addresses_reader", "past_tense")
+
+
+def context_features(sentence: str) -> list[float]:
+    """The ``CONTEXT_FEATURES`` of one sentence (or window), each 0.0 or 1.0."""
+    return [
+        float(_about_someone(sentence)),
+        float(bool(_EVENT.search(sentence))),
+        float(bool(_WHEN.search(sentence))),
+        float(_is_policy(sentence)),
+        float(bool(_GENERIC_PEOPLE.search(sentence))),
+        float(bool(_PERSON.search(sentence))),
+        float(_past_tense(sentence)),
+    ]
+
+
+def _past_tense(sentence: str) -> bool:
+    """Whether a verb in the past tense occurs: something happened ("the tumour shrank")."""
+    return any(
+        w in _IRREGULAR_PAST or (w.endswith("ed") and len(w) > 4 and w not in _NOT_PAST)
+        for w in re.findall(r"[a-z]+", sentence.lower())
+    )
 
 
 def _declines_publicly(sentence: str, match: re.Match[str]) -> bool:

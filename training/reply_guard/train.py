@@ -18,7 +18,8 @@ word windows (``common.phi.replies._windows``).  Labels are per reply, the class
 * the reason ``phi`` (Safe Harbor identifiers) is the detector's job: replies whose only reason
   it is are left out.
 
-Model: multinomial logistic regression with L2 on the 384-dim unit-norm sentence embedding
+Model: multinomial logistic regression with L2 on the 384-dim unit-norm sentence embedding and the
+guard's six 0/1 context cues (``common.phi.replies.CONTEXT_FEATURES``)
 (numpy, full-batch gradient descent; scikit-learn is not a runtime dependency).  Two settings are
 chosen by 5-fold cross-validation grouped by reply, on the training replies only: the L2 strength
 and the share of the loss given to the ``safe`` class (``GRID``); the criterion is out-of-fold
@@ -40,7 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from common.phi.replies import WINDOW_WORDS, _sentences, _windows  # noqa: E402
+from common.phi.replies import CONTEXT_FEATURES, WINDOW_WORDS, _sentences, _windows, context_features  # noqa: E402
 from services.search.replies.classifier import CATEGORIES, SAFE, softmax  # noqa: E402
 
 EVAL = ROOT / "evaluation" / "phi"
@@ -212,7 +213,8 @@ def main() -> None:
         r["_windows"] = [w for ws in r["_sent_windows"] for w in ws]
     texts = sorted({w for r in rows for w in r["_windows"]})
     emb = embed_all(texts)
-    sent_emb = dict(zip(texts, emb, strict=True))
+    # the head reads the embedding and the guard's context cues (services/search/replies/classifier.py)
+    sent_emb = {t: np.concatenate([e, context_features(t)]) for t, e in zip(texts, emb, strict=True)}
 
     # the settings by cross-validation (out-of-fold recall at out-of-fold false alarms <= TARGET_FAR)
     grid = []
@@ -240,10 +242,12 @@ def main() -> None:
     n_examples = len(build_examples(rows, sent_emb, (weight, bias))[0])
     manifest = {
         "name": "reply-guard",
-        "version": "3.0.0",
+        "version": "4.0.0",
         "task": "sentence-level classifier of unsafe content in a practice's public reply to a review (HIPAA)",
         "encoder": "models/topic-embedder (int8 ONNX all-MiniLM-L6-v2, mean pooling, unit norm; not fine-tuned)",
-        "input": f"each sentence; a sentence over {WINDOW_WORDS} words as overlapping {WINDOW_WORDS}-word windows",
+        "input": f"each sentence; a sentence over {WINDOW_WORDS} words as overlapping {WINDOW_WORDS}-word windows; "
+        "the practice's configured staff written as 'our colleague' (at inference)",
+        "context_features": list(CONTEXT_FEATURES),
         "head_file": "head.npz",
         "categories": list(CATEGORIES),
         "head": "multinomial logistic regression, softmax(embedding @ weight.T + bias), L2 "

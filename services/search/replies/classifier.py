@@ -4,7 +4,9 @@ Each sentence of a draft reply is embedded by the sentence encoder the project a
 (``models/topic-embedder``: int8 ONNX all-MiniLM-L6-v2, loaded and checksum-verified by
 :class:`services.sentiment.topics.TopicTagger`) and a multinomial logistic regression
 (``models/reply-guard/head.npz``, trained by ``training/reply_guard/train.py``) gives the
-probability of each category: the six kinds of disclosure the rules look for, and ``safe``.  A
+probability of each category: the six kinds of disclosure the rules look for, and ``safe``.  Beside
+the embedding the head reads a few cues the rules compute (``common.phi.replies.CONTEXT_FEATURES``:
+does the sentence speak of a particular person, of an event, of policy for anyone).  A
 sentence is flagged when ``1 - P(safe) >= threshold`` (the threshold is chosen by cross-validation
 on the training splits, see the manifest); its category is the most probable unsafe class.
 
@@ -23,13 +25,34 @@ from typing import Any
 
 import numpy as np
 
-from common.phi.replies import APPOINTMENT, CLINICAL, CONFIRMATION, FINANCIAL, NAMING, PUBLIC
+from common.phi.replies import (
+    APPOINTMENT,
+    CLINICAL,
+    CONFIRMATION,
+    CONTEXT_FEATURES,
+    FINANCIAL,
+    NAMING,
+    PUBLIC,
+    context_features,
+)
 from services.sentiment.model import ModelIntegrityError, verify_directory
 
 SAFE = "safe"
 # The head's output order (head.npz stores it too, and loading checks that the two agree).
 CATEGORIES = (CONFIRMATION, CLINICAL, APPOINTMENT, FINANCIAL, NAMING, PUBLIC, SAFE)
-FEATURES = "topic-embedder sentence embedding (384, unit norm)"
+EMBEDDING_DIM = 384
+FEATURES = (
+    f"topic-embedder sentence embedding ({EMBEDDING_DIM}, unit norm), then the guard's context cues "
+    f"({', '.join(CONTEXT_FEATURES)}; 0 or 1) when the head was trained with them"
+)
+
+
+def sentence_features(embeddings: np.ndarray, sentences: Sequence[str], with_context: bool) -> np.ndarray:
+    """The head's input: the embeddings, and the context cues of each sentence when the head uses them."""
+    if not with_context:
+        return embeddings
+    cues = np.array([context_features(s) for s in sentences], dtype=np.float64).reshape(len(sentences), -1)
+    return np.hstack([embeddings, cues])
 
 
 @dataclass(frozen=True)
@@ -65,7 +88,9 @@ class ReplyClassifier:
         """[n, len(CATEGORIES)] class probabilities."""
         if not sentences:
             return np.zeros((0, len(CATEGORIES)))
-        return softmax(self._encoder.embed(list(sentences)).astype(np.float64) @ self._weight.T + self._bias)
+        embeddings = self._encoder.embed(list(sentences)).astype(np.float64)
+        x = sentence_features(embeddings, sentences, self._weight.shape[1] > EMBEDDING_DIM)
+        return softmax(x @ self._weight.T + self._bias)
 
     def classify(self, sentences: Sequence[str]) -> list[SentenceVerdict]:
         out = []
@@ -85,8 +110,11 @@ def load_head(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
             categories = tuple(str(c) for c in z["categories"])
     except (OSError, ValueError, KeyError) as exc:
         raise ModelIntegrityError(f"{path.name}: unreadable head file ({exc})") from exc
-    if categories != CATEGORIES or weight.shape != (len(CATEGORIES), 384) or bias.shape != (len(CATEGORIES),):
-        raise ModelIntegrityError(f"{path.name}: head does not match the categories / the 384-dim encoder")
+    widths = (EMBEDDING_DIM, EMBEDDING_DIM + len(CONTEXT_FEATURES))  # without or with the context cues
+    if categories != CATEGORIES or weight.shape not in {(len(CATEGORIES), w) for w in widths}:
+        raise ModelIntegrityError(f"{path.name}: head does not match the categories / the {EMBEDDING_DIM}-dim encoder")
+    if bias.shape != (len(CATEGORIES),):
+        raise ModelIntegrityError(f"{path.name}: head bias does not match the categories")
     return weight, bias, threshold
 
 
