@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 from bench.timing import percentile  # noqa: E402
 
 EVAL = ROOT / "evaluation" / "phi"
-SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7")
+SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8")
 # Extra reply files: train2, train3 and train4 (training replies for the classifier); heldout5,
-# heldout6 and heldout7 (never trained or tuned on).
+# heldout6, heldout7 and heldout8 (never trained on).
 REPLY_FILES = (
     "replies.jsonl",
     "train2_replies.jsonl",
@@ -43,6 +43,7 @@ REPLY_FILES = (
     "heldout5_replies.jsonl",
     "heldout6_replies.jsonl",
     "heldout7_replies.jsonl",
+    "heldout8_replies.jsonl",
 )
 REPLY_SPLITS = (*SPLITS, "train2", "train3", "train4")
 STRUCTURED = {"PHONE", "FAX", "EMAIL", "SSN", "MRN", "HEALTH_PLAN", "ACCOUNT", "DATE"}
