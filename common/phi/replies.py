@@ -104,7 +104,7 @@ _PERSON = re.compile(
 )
 # "you" that addresses the reader without saying anything about them.
 _HARMLESS_YOU = re.compile(
-    r"\b(?:thank\s+you|thanks?\s+you|if\s+you\b[^,.;!?]*|should\s+you\b[^,.;!?]*|whenever\s+you\b[^,.;!?]*|"
+    r"\b(?:thank\s+you|did\s+you\s+know|thanks?\s+you|if\s+you\b[^,.;!?]*|should\s+you\b[^,.;!?]*|whenever\s+you\b[^,.;!?]*|"
     r"you(?:'ll|'d|\s+(?:can|may|could|will|would|might))\s+(?:\w+\s+)?(?:call|reach|contact|email|ask|speak|"
     r"talk|visit|get\s+in\s+touch|give\s+us)|"
     r"(?:call|reach|contact|email|ask|hear\s+from|speak\s+(?:with|to)|talk\s+(?:with|to)|help|assist|see|welcome|"
@@ -242,7 +242,9 @@ _GREETING_TO = re.compile(r"\b(?:[Ss]ay\s+(?:hi|hello)|[Gg]ive\s+our\s+(?:best|l
 _CLINICAL_TERMS = re.compile(rf"\b(?:{_PROCEDURES}|{_CONDITIONS})\b", _I)
 _FINANCE_TERMS = re.compile(rf"\b(?:{_FINANCE})\b", _I)
 _WHEN = re.compile(
-    r"\b(?:on|last|this|next|that)\s+(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b|"
+    # "on Tuesday and Thursday mornings", "on Mondays": a schedule, not someone's visit
+    r"\b(?:on|last|this|next|that)\s+(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b"
+    r"(?!s|\s+(?:and|or|through|to|-)\s+\w+days?\b)|"
     r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day(?:'s)?\s+(?:morning|afternoon|evening|appointment|visit)\b|"
     r"\b(?:yesterday|this\s+(?:morning|afternoon|past\s+week)|last\s+(?:week|month|night|visit)|"
     r"earlier\s+(?:today|this\s+week)|two\s+weeks\s+ago|a\s+(?:few\s+)?(?:days|weeks)\s+ago)\b|"
@@ -285,14 +287,18 @@ _STAFF_ROLE = (
 )
 _STAFF_BEFORE = re.compile(
     rf"(?:\b(?:our|the|my)\s+(?:[\w-]+\s+){{0,3}}?{_STAFF_ROLE},?|\bask\s+for|\bspeak\s+(?:with|to)|"
-    rf"\b(?:I'm|I\s+am|my\s+name\s+is|this\s+is|it's))\s+(?:(?:Dr|Doctor|Nurse)\.?\s+)?$",
+    rf"\b(?:I'm|I\s+am|my\s+name\s+is|this\s+is|it's)|"
+    # a sign-off names the writer: "Regards, Summit Diagnostic Imaging", "- Dr. Sean Whitley & the team"
+    rf"\b(?:regards|sincerely|warmly|cheers|best|yours),?|(?:^|\n|[.!?]\s+)[-–—~])"
+    rf"\s+(?:(?:Dr|Doctor|Nurse)\.?\s+)?$",
     _I,
 )
 _STAFF_AFTER = re.compile(rf"^,?\s+(?:(?:our|the)\s+)?(?:[\w-]+\s+){{0,3}}?{_STAFF_ROLE}\b", _I)
 _POLICY_MARKER = re.compile(
     r"\b(?:generally|typically|usually|normally|in\s+general|most\s+people|for\s+most|anyone|everyone|"
     r"(?:is|are)\s+(?:required|available|recommended|needed|listed|posted|released|sent)|"
-    r"we\s+(?:always\s+)?(?:recommend|encourage|suggest|ask)|our\s+policy|as\s+a\s+rule)\b",
+    r"we\s+(?:always\s+)?(?:recommend|encourage|suggest|ask)|our\s+policy|as\s+a\s+rule|"
+    r"no\s+(?:appointment|referral|order|prescription)\s+(?:is\s+)?(?:needed|necessary|required))\b",
     _I,
 )
 _EVENT = re.compile(
@@ -321,13 +327,14 @@ indeed speed need needed feed breed exceed proceed succeed based related dedicat
     interested pleased delighted thrilled honored honoured excited talented devoted valued appreciated
     unneeded unlimited unrelated red bed shed seed weed embed"""
 _NOT_PAST = frozenset(_NOT_PAST_WORDS.split())
+_AFTER_A_TITLE = re.compile(r"\b(?:Mr|Mrs|Ms|Mx|Dr|Miss|Prof)\.?\s+$")
 _STAFF_CANDIDATE = re.compile(
     r"(?:\b(?:Dr|Doctor|Nurse|Mr|Mrs|Ms|Mx)\.?\s+)?"
     r"(?P<name>\b[A-Z][a-z]+(?:[-'][A-Za-z]+)?(?:\s+[A-Z][a-z]+(?:[-'][A-Za-z]+)?)?)"
 )
 _GENERIC_PEOPLE = re.compile(
     r"\b(?:anyone|anybody|everyone|everybody|someone|somebody|whoever|people|patients|families|parents|"
-    r"(?:each|every|any|all)\s+(?:patient|person|client)s?)\b",
+    r"(?:a|each|every|any|all)\s+(?:patient|person|client|parent|family)s?)\b",
     _I,
 )
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)|\n+")
@@ -482,9 +489,11 @@ class ReplyGuard:
         personal = (_about_someone(s.text) and not policy) or bool(_APOLOGY.search(s.text))
         if personal:
             for m in _CLINICAL_TERMS.finditer(s.text):
-                yield _finding(reply, CLINICAL, s.start + m.start(), s.start + m.end())
+                if not _AFTER_A_TITLE.search(s.text, 0, m.start()):
+                    yield _finding(reply, CLINICAL, s.start + m.start(), s.start + m.end())
             for m in _FINANCE_TERMS.finditer(s.text):
-                yield _finding(reply, FINANCIAL, s.start + m.start(), s.start + m.end())
+                if not _AFTER_A_TITLE.search(s.text, 0, m.start()):  # "Ms. Price" is a surname
+                    yield _finding(reply, FINANCIAL, s.start + m.start(), s.start + m.end())
         if personal or _VISIT.search(s.text):
             for m in _WHEN.finditer(s.text):
                 yield _finding(reply, APPOINTMENT, s.start + m.start(), s.start + m.end())
