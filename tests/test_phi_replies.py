@@ -101,6 +101,11 @@ def test_a_name_from_the_review_is_not_repeated(guard: ReplyGuard) -> None:
         "A referral from your physician is required for MRI, CT and PET scans.",
         "Anyone who needs a copy of their images on CD can ask at the front desk.",
         "Results generally appear on the patient portal within three business days.",
+        # schedules, departments and idioms are not someone's visit or care
+        "We've added a physician assistant on Tuesday and Thursday mornings.",
+        "Thank you! Our pediatric ultrasound team will be thrilled.",
+        "We're glad the staff made a good impression.",
+        "Regards, Summit Diagnostic Imaging",
         # refusing to discuss the case in public is the safe answer
         "We are not able to respond to questions about specific scans or bills here.",
         "We would like to discuss this further, but only privately, never online.",
@@ -122,6 +127,11 @@ def test_contact_details_staff_and_policy_statements_pass(guard: ReplyGuard, rep
         ("Our patient, Maria Gomez, left a review too.", "naming"),
         ("Your MRI is usually read within a day, as it was last week.", "patient_confirmation"),
         ("We are happy to discuss your results here for everyone.", "public_discussion"),
+        # news about a condition, told without naming anyone
+        ("So glad the new inhaler is helping with the wheezing.", "clinical_detail"),
+        ("Congratulations on finally being cancer free!", "clinical_detail"),
+        ("Our cardiologist caught the arrhythmia just in time.", "clinical_detail"),
+        ("It turned out to be nothing, what a relief.", "clinical_detail"),
     ],
 )
 def test_the_same_words_about_someone_in_particular_are_still_flagged(guard: ReplyGuard, reply: str, kind: str) -> None:

@@ -14,7 +14,7 @@ from services.search.replies.classifier import LazyReplyClassifier
 from tests.conftest import MARKETER_KEY, auth
 
 THANKS = ", ".join(["thank you so much for the kind words"] * 12)
-DISCLOSURE = "we are so happy the tumour shrank after the radiation"
+DISCLOSURE = "the repair went exactly as planned"
 
 
 @pytest.fixture(scope="module")

@@ -26,10 +26,10 @@ URL = "/v1/replies/check"
 
 # Disclosures in words no rule knows (the rules pass each of these: asserted below).
 MODEL_ONLY_UNSAFE = [
-    "We are so happy the tumour shrank after the radiation.",
-    "Good news that the kidney stone passed on its own!",
-    "The hernia repair went exactly as planned.",
-    "Our cardiologist caught the arrhythmia just in time.",
+    "The repair went exactly as planned.",
+    "The lump turned out to be a harmless cyst.",
+    "Our sonographer said the baby looked perfect.",
+    "Welcome back to the practice, we missed you!",
 ]
 SAFE = [
     "Thank you for your review. Please call our office so we can help.",
@@ -48,10 +48,10 @@ def test_the_classifier_loads_and_its_manifest_names_what_it_was_trained_on(clas
     assert manifest["categories"] == list(CATEGORIES)
     assert classifier.threshold == manifest["threshold"]
     assert 0.0 < classifier.threshold < 1.0
-    held_out = {"heldout4", "heldout5", "heldout6", "heldout7"}
+    held_out = {"heldout4", "heldout5", "heldout6", "heldout9"}
     assert held_out <= set(manifest["training_data"]["never_used"])
     assert not held_out & set(manifest["training_data"]["splits"])
-    assert {"train3", "train4"} <= set(manifest["training_data"]["splits"])
+    assert {"train3", "train4", "heldout7", "heldout8"} <= set(manifest["training_data"]["splits"])
 
 
 def _copy(tmp_path: Path) -> Path:
@@ -234,3 +234,17 @@ def test_the_practices_staff_reach_the_classifier_as_our_colleague() -> None:
         "our colleague sends her thanks.",
         "We are glad to help.",
     ]
+
+
+def test_each_practice_configuration_names_only_what_its_reply_says() -> None:
+    """The staff and contact annotations of the held-out sets are what a practice would enter:
+    every name or contact is written in its reply, and every id exists."""
+    root = REPO_ROOT / "evaluation/phi"
+    for path in sorted([*root.glob("*_staff.json"), *root.glob("*_contacts.json")]):
+        split = path.name.split("_")[0]
+        lines = (root / f"{split}_replies.jsonl").read_text().splitlines()
+        replies = {r["id"]: r["reply"] for r in (json.loads(x) for x in lines if x.strip())}
+        annotations = json.loads(path.read_text())
+        assert annotations, path.name
+        for reply_id, values in annotations.items():
+            assert values and all(v in replies[reply_id] for v in values), (path.name, reply_id)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from common.phi.detector import PhiDetector
-from common.phi.names import _words
+from common.phi.names import StaffAllowList, _words
 from common.phi.spans import PhiType, Span
 
 CONFIRMATION = "patient_confirmation"
@@ -66,7 +66,8 @@ _CONDITIONS = (
     r"tumou?rs?|cancer|malignan\w*|benign|mass(?:es)?|lesions?|nodules?|cysts?|fractures?|broken|torn|tears?|"
     r"herniat\w+|discs?|stenosis|aneurysms?|strokes?|blood\s+clots?|pregnan\w*|miscarriage|depress\w*|anxiety|"
     r"anxious|bipolar|schizo\w*|PTSD|ADHD|HIV|STDs?|STIs?|hepatitis|diabet\w*|dementia|alzheimer\w*|addict\w*|"
-    r"substance|opioids?|overdose|diagnos\w*|conditions?|symptoms?|pain|results?|findings|reports?|impression|"
+    r"substance|opioids?|overdose|diagnos\w*|conditions?|symptoms?|pain|results?|findings|reports?|"
+    r"(?<!good\s)(?<!great\s)(?<!first\s)(?<!lasting\s)impression|"
     r"positive|abnormal|normal|claustrophob\w*|panic|implants?|pacemakers?|allerg\w*|kidneys?|infection|"
     r"inflammation|arthritis|injur(?:y|ies)|illness|disease|disorder|mental\s+health|psychiatric|dose|"
     r"a\s+follow-?up|"
@@ -81,7 +82,9 @@ _CONDITIONS = (
     r"gallbladder|thyroid|prostate|ovar\w+|uter\w+|bladder|bones?|joints?|ligaments?|tendons?|muscles?|veins?|"
     r"needles?|blood|weeks\s+along|trimester|due\s+date|iodine|penicillin|latex|"
     r"oncolog\w*|cardiolog\w*|neurolog\w*|urolog\w*|orthopedi\w*|OB(?:/GYN)?|GYN|gynecolog\w*|psychiatr\w*|"
-    r"therapist|surgeon|specialist|GI"
+    r"therapist|surgeon|specialist|GI|arrhythmi\w*|a-?fib|wheez\w*|asthma|inhalers?|stitches|sutures|"
+    r"chemo\w*|radiation\s+(?:therapy|treatment|sessions?)|pneumonia|hernia|migraines?|seizures?|"
+    r"cholesterol|blood\s+pressure|insulin|eczema|rash|acne|psoriasis"
 )
 _FINANCE = (
     r"insurance|insurer|coverage|covered|co-?pays?|co-?insurance|deductibles?|out-of-pocket|balances?|bills?|"
@@ -239,7 +242,12 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
 _APOLOGY = re.compile(r"\b(?:sorry|apologi[sz]e|apologies|regret)\b", _I)
 # Greetings passed to someone by first name ("say hi to Frank") name a third person.
 _GREETING_TO = re.compile(r"\b(?:[Ss]ay\s+(?:hi|hello)|[Gg]ive\s+our\s+(?:best|love|regards))\s+to\s+[A-Z][a-z]+\b")
-_CLINICAL_TERMS = re.compile(rf"\b(?:{_PROCEDURES}|{_CONDITIONS})\b", _I)
+# "our ultrasound team", "the MRI suite": a department or a machine, not someone's procedure
+_CLINICAL_TERMS = re.compile(
+    rf"\b(?:{_PROCEDURES}|{_CONDITIONS})\b(?!\s+(?:team|department|staff|techs?|technologists?|center|centre|"
+    r"suites?|units?|machines?|scanners?|rooms?|services?|program|schedulers?))",
+    _I,
+)
 _FINANCE_TERMS = re.compile(rf"\b(?:{_FINANCE})\b", _I)
 _WHEN = re.compile(
     # "on Tuesday and Thursday mornings", "on Mondays": a schedule, not someone's visit
@@ -327,6 +335,21 @@ indeed speed need needed feed breed exceed proceed succeed based related dedicat
     interested pleased delighted thrilled honored honoured excited talented devoted valued appreciated
     unneeded unlimited unrelated red bed shed seed weed embed"""
 _NOT_PAST = frozenset(_NOT_PAST_WORDS.split())
+_NOT_BEFORE_PAST = frozenset(
+    ["is", "are", "be", "been", "being", "am", "get", "gets", "the", "a", "an", "our", "your", "their", "its", "any"]
+)
+_WISH = re.compile(
+    r"\b(?:(?:so\s+)?(?:glad|happy|relieved|thrilled|delighted)(?!\s+to\b)|hope|hoping|congrat\w*|"
+    r"(?:good|great|wonderful|fantastic)\s+news|best\s+wishes|wishing|speedy|get\s+well)\b",
+    _I,
+)
+_DEFINITE_CLINICAL = re.compile(
+    rf"\b(?:the|that|this|those|these)\s+(?:[\w-]+\s+){{0,2}}?(?:{_PROCEDURES}|{_CONDITIONS})\b"
+    r"(?!\s+(?:[\w-]+\s+)?(?:machines?|scanners?|units?|suites?|rooms?|team|department|center|centre|schedule|"
+    r"waiting|area|desk|staff|technologists?|techs?|coordinator|navigator|program|process|policy|plans?|forms?|"
+    r"instructions|options|line|portal|equipment|table|guidelines))",
+    _I,
+)
 _AFTER_A_TITLE = re.compile(r"\b(?:Mr|Mrs|Ms|Mx|Dr|Miss|Prof)\.?\s+$")
 _STAFF_CANDIDATE = re.compile(
     r"(?:\b(?:Dr|Doctor|Nurse|Mr|Mrs|Ms|Mx)\.?\s+)?"
@@ -383,6 +406,8 @@ class Finding:
 # windows (a review site's reply holds about 4 000 characters, some 40 sentences) is refused as
 # too long to check rather than read in part. Sentences without a letter are not read.
 WINDOW_WORDS = 24
+MIN_CLAUSE_WORDS = 4
+_CLAUSE = re.compile(r"\s*[,;:]\s*(?:and|but|so|because|although|though|while)?\s*|\s+(?:and|but)\s+", re.IGNORECASE)
 WINDOW_OVERLAP = 8
 MAX_MODEL_WINDOWS = 300
 _LETTER = re.compile(r"[^\W\d_]")
@@ -393,12 +418,19 @@ class ReplyTooLongToCheck(ValueError):
 
 
 def _windows(sentence: str) -> list[str]:
-    """The sentence itself when short, else overlapping word windows covering all of it."""
+    """The sentence itself when short, else overlapping word windows covering all of it, and its clauses.
+
+    A disclosure of eight words in a window of 24 reads, to the encoder, mostly like the thanks around
+    it; the clauses of a run-on sentence ("..., and the lump turned out to be a harmless cyst") are
+    read on their own as well."""
     words = sentence.split()
     if len(words) <= WINDOW_WORDS:
         return [sentence]
     step = WINDOW_WORDS - WINDOW_OVERLAP
-    return [" ".join(words[i : i + WINDOW_WORDS]) for i in range(0, len(words) - WINDOW_OVERLAP, step)]
+    windows = [" ".join(words[i : i + WINDOW_WORDS]) for i in range(0, len(words) - WINDOW_OVERLAP, step)]
+    clauses = [c.strip() for c in _CLAUSE.split(sentence)]
+    extra = [c for c in clauses if len(c.split()) >= MIN_CLAUSE_WORDS and len(c.split()) <= WINDOW_WORDS]
+    return list(dict.fromkeys([*windows, *extra]))
 
 
 class SentenceVerdictLike(Protocol):
@@ -494,6 +526,16 @@ class ReplyGuard:
             for m in _FINANCE_TERMS.finditer(s.text):
                 if not _AFTER_A_TITLE.search(s.text, 0, m.start()):  # "Ms. Price" is a surname
                     yield _finding(reply, FINANCIAL, s.start + m.start(), s.start + m.end())
+        elif not policy and not generic and _WISH.search(s.text):
+            # good wishes about a condition speak of someone's care: "so glad the new inhaler is
+            # helping", "congratulations on finally being cancer free"
+            for m in _CLINICAL_TERMS.finditer(s.text):
+                yield _finding(reply, CLINICAL, s.start + m.start(), s.start + m.end())
+        elif not policy and not generic and _past_tense(s.text):
+            # something that happened to a particular case, told without naming anyone: "the tumour
+            # shrank after the radiation", "our cardiologist caught the arrhythmia just in time"
+            for m in _DEFINITE_CLINICAL.finditer(s.text):
+                yield _finding(reply, CLINICAL, s.start + m.start(), s.start + m.end())
         if personal or _VISIT.search(s.text):
             for m in _WHEN.finditer(s.text):
                 yield _finding(reply, APPOINTMENT, s.start + m.start(), s.start + m.end())
@@ -541,13 +583,7 @@ class ReplyGuard:
 
         The practice knows its staff; the classifier does not, and a name in a sentence is a cue it
         has learned for naming a patient ("Kelsey will be so happy to read this" is not one)."""
-        if not len(self.detector.staff):
-            return sentence
-
-        def masked(m: re.Match[str]) -> str:
-            return "our colleague" if m.group("name") in self.detector.staff else m.group()
-
-        return _STAFF_CANDIDATE.sub(masked, sentence)
+        return mask_staff(sentence, self.detector.staff)
 
     def _identifier_findings(self, reply: str, review: str | None, display_name: str | None) -> Iterator[Finding]:
         chosen = _words(display_name or "")
@@ -623,6 +659,17 @@ class ReplyGuard:
 _CALL_INVITE = re.compile(r"\b(?:call|contact|reach)\b[^.!?]*\b(?:us|our|office|team|manager)\b", _I)
 
 
+def mask_staff(sentence: str, staff: StaffAllowList) -> str:
+    """``sentence`` with each name on the staff allow-list (and its title) written as "our colleague"."""
+    if not len(staff):
+        return sentence
+
+    def masked(m: re.Match[str]) -> str:
+        return "our colleague" if m.group("name") in staff else m.group()
+
+    return _STAFF_CANDIDATE.sub(masked, sentence)
+
+
 def _contact_key(value: str) -> str:
     """One spelling per contact: a phone's last ten digits, an address lower-cased without scheme or "www."."""
     value = value.strip()
@@ -679,10 +726,15 @@ def context_features(sentence: str) -> list[float]:
 
 def _past_tense(sentence: str) -> bool:
     """Whether a verb in the past tense occurs: something happened ("the tumour shrank")."""
-    return any(
-        w in _IRREGULAR_PAST or (w.endswith("ed") and len(w) > 4 and w not in _NOT_PAST)
-        for w in re.findall(r"[a-z]+", sentence.lower())
-    )
+    words = re.findall(r"[a-z]+", sentence.lower())
+    for before, w in zip(["", *words], words, strict=False):
+        if w in _IRREGULAR_PAST:
+            return True
+        # "-ed" after "is/are" or a determiner is a present passive or an adjective ("parents are
+        # encouraged", "the signed report"), not something that happened
+        if w.endswith("ed") and len(w) > 4 and w not in _NOT_PAST and before not in _NOT_BEFORE_PAST:
+            return True
+    return False
 
 
 def _declines_publicly(sentence: str, match: re.Match[str]) -> bool:

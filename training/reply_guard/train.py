@@ -2,9 +2,10 @@
 
     .venv/bin/python training/reply_guard/train.py            # writes head.npz + manifest.json
 
-Data: the replies of the dev, heldout, heldout2 and heldout3 splits (evaluation/phi/replies.jsonl)
-and the hand-written training replies of ``train2``, ``train3`` and ``train4`` (``train2_replies.jsonl``,
-``train3_replies.jsonl``, ``train4_replies.jsonl``).  heldout4 to heldout8 are never read here.  The model reads
+Data: the replies of the dev, heldout, heldout2 and heldout3 splits (evaluation/phi/replies.jsonl),
+the hand-written training replies of ``train2``, ``train3`` and ``train4`` and the spent held-out
+sets ``heldout7`` and ``heldout8`` (their own files).  heldout4, heldout5, heldout6 and heldout9
+are never read here.  The model reads
 what the guard reads: each sentence, or for a sentence over ``WINDOW_WORDS`` words its overlapping
 word windows (``common.phi.replies._windows``).  Labels are per reply, the classifier per window:
 
@@ -19,13 +20,15 @@ word windows (``common.phi.replies._windows``).  Labels are per reply, the class
   it is are left out.
 
 Model: multinomial logistic regression with L2 on the 384-dim unit-norm sentence embedding and the
-guard's six 0/1 context cues (``common.phi.replies.CONTEXT_FEATURES``)
-(numpy, full-batch gradient descent; scikit-learn is not a runtime dependency).  Two settings are
-chosen by 5-fold cross-validation grouped by reply, on the training replies only: the L2 strength
-and the share of the loss given to the ``safe`` class (``GRID``); the criterion is out-of-fold
-recall on unsafe replies at the threshold whose out-of-fold false-alarm rate is <= 0.05.  The
-threshold on ``1 - P(safe)`` is then the lowest whose out-of-fold false-alarm rate on the safe
-training replies (model alone, reply flagged when any window is) is <= 0.05.
+guard's seven 0/1 context cues (``common.phi.replies.CONTEXT_FEATURES``)
+(numpy, full-batch gradient descent; scikit-learn is not a runtime dependency).  The practice's
+staff (``staff.json`` and each split's ``<split>_staff.json``) are written "our colleague", as
+the guard does.  Two settings are chosen by 5-fold cross-validation grouped by reply, on the
+training replies only: the L2 strength and the share of the loss given to the ``safe`` class
+(``GRID``).  The criterion is the whole guard's: a reply is flagged when the rules flag it (with
+its practice's staff and contacts set) or its most unsafe window reaches the threshold; the
+threshold is the lowest whose out-of-fold false-alarm rate on the safe training replies is <=
+``TARGET_FAR``, and the setting with the best out-of-fold recall at its threshold wins.
 """
 
 from __future__ import annotations
@@ -41,15 +44,30 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from common.phi.replies import CONTEXT_FEATURES, WINDOW_WORDS, _sentences, _windows, context_features  # noqa: E402
+from common.phi.names import StaffAllowList  # noqa: E402
+from common.phi.replies import (  # noqa: E402
+    CONTEXT_FEATURES,
+    WINDOW_WORDS,
+    _sentences,
+    _windows,
+    context_features,
+    mask_staff,
+)
 from services.search.replies.classifier import CATEGORIES, SAFE, softmax  # noqa: E402
 
 EVAL = ROOT / "evaluation" / "phi"
 OUT = ROOT / "models" / "reply-guard"
 ENCODER = ROOT / "models" / "topic-embedder"
-TRAIN_SPLITS = ("dev", "heldout", "heldout2", "heldout3", "train2", "train3", "train4")
-TRAIN_FILES = ("replies.jsonl", "train2_replies.jsonl", "train3_replies.jsonl", "train4_replies.jsonl")
-NEVER_USED = ("heldout4", "heldout5", "heldout6", "heldout7", "heldout8")
+TRAIN_SPLITS = ("dev", "heldout", "heldout2", "heldout3", "train2", "train3", "train4", "heldout7", "heldout8")
+TRAIN_FILES = (
+    "replies.jsonl",
+    "train2_replies.jsonl",
+    "train3_replies.jsonl",
+    "train4_replies.jsonl",
+    "heldout7_replies.jsonl",
+    "heldout8_replies.jsonl",
+)
+NEVER_USED = ("heldout4", "heldout5", "heldout6", "heldout9")
 SEED = 20261128
 L2 = 1e-3  # default; the trained model uses the setting chosen from GRID
 SAFE_SHARE = 1 / 7  # share of the loss carried by the safe class (1/7: all classes equal)
@@ -57,7 +75,9 @@ GRID = [(l2, share) for l2 in (1e-5, 1e-4, 1e-3, 1e-2) for share in (1 / 7, 1 / 
 EPOCHS = 1500
 LR = 2.0
 FOLDS = 5
-TARGET_FAR = 0.05
+# out-of-fold false-alarm rate of the whole guard (rules or model) on the safe training replies: the
+# target is 0.10 on new replies, and new authors' safe replies have run above the training ones
+TARGET_FAR = 0.06
 CACHE = Path("/tmp/radar-reply-guard-embeddings.npz")
 
 
@@ -70,6 +90,14 @@ def load_replies() -> list[dict[str, Any]]:
                 if r["split"] in TRAIN_SPLITS:
                     rows.append(r)
     return rows
+
+
+def practice_staff() -> dict[str, list[str]]:
+    """Staff names per reply id (``<split>_staff.json``) and, under ``*``, the benchmark practice's."""
+    staff: dict[str, list[str]] = {"*": json.loads((EVAL / "staff.json").read_text())["staff"]}
+    for path in sorted(EVAL.glob("*_staff.json")):
+        staff.update(json.loads(path.read_text(encoding="utf-8")))
+    return staff
 
 
 def embed_all(texts: list[str]) -> np.ndarray:
@@ -132,11 +160,11 @@ def build_examples(rows: list[dict[str, Any]], sent_emb: dict[str, np.ndarray], 
         reasons = [c for c in r["reasons"] if c in CATEGORIES]
         if not reasons:
             continue
-        marked = r.get("unsafe_sentences")
+        marked = r.get("_marked")
         if marked:  # the disclosing sentence is known: the others are safe examples
             candidates = []
             for sentence, windows in zip(r["_sents"], r["_sent_windows"], strict=True):
-                if any(m.strip() in sentence or sentence in m for m in marked):
+                if any(m in sentence or sentence in m for m in marked):
                     candidates.append(windows)
                 else:
                     for window in windows:
@@ -178,8 +206,32 @@ def reply_scores(rows: list[dict[str, Any]], sent_emb: dict[str, np.ndarray], mo
     return np.array(out)
 
 
+def rule_flags(rows: list[dict[str, Any]], staff: dict[str, list[str]]) -> np.ndarray:
+    """Whether the guard's rules alone flag each reply, with each practice's staff and contacts set.
+
+    The model reads every sentence of a reply the rules pass, so the whole guard flags a reply when
+    the rules do or the model's most unsafe window reaches the threshold: the threshold is chosen
+    for that, the figure a practice sees."""
+    from common.phi import PhiDetector
+    from common.phi.replies import ReplyGuard
+
+    phone = json.loads((EVAL / "staff.json").read_text())["practice_phone"]
+    contacts: dict[str, list[str]] = {}
+    for path in sorted(EVAL.glob("*_contacts.json")):
+        contacts.update(json.loads(path.read_text(encoding="utf-8")))
+    flags = []
+    for r in rows:
+        guard = ReplyGuard(
+            PhiDetector([*staff["*"], *staff.get(r["id"], [])]),
+            practice_phone=phone,
+            practice_contacts=contacts.get(r["id"], []),
+        )
+        flags.append(not guard.check(r["reply"], r.get("review"), r.get("reviewer_display_name")).safe)
+    return np.array(flags)
+
+
 def cross_validate(
-    rows: list[dict[str, Any]], sent_emb: dict[str, np.ndarray], l2: float, safe_share: float
+    rows: list[dict[str, Any]], sent_emb: dict[str, np.ndarray], l2: float, safe_share: float, rules: np.ndarray
 ) -> dict[str, Any]:
     """Out-of-fold reply scores (folds grouped by reply, fixed seed) and the threshold they give."""
     rng = np.random.default_rng(SEED)
@@ -192,12 +244,18 @@ def cross_validate(
         oof[te_idx] = reply_scores([rows[i] for i in te_idx], sent_emb, model)
     safe = np.array([r["label"] == "safe" for r in rows])
     candidates = np.round(np.arange(0.30, 0.991, 0.01), 2)
-    threshold = next((float(t) for t in candidates if (oof[safe] >= t).mean() <= TARGET_FAR), 0.99)
+
+    def guard_far(t: float) -> float:
+        return float((rules[safe] | (oof[safe] >= t)).mean())
+
+    threshold = next((float(t) for t in candidates if guard_far(t) <= TARGET_FAR), 0.99)
     return {
         "folds": FOLDS,
         "l2": l2,
         "safe_share": round(safe_share, 4),
         "threshold": threshold,
+        "oof_guard_false_alarm_rate": guard_far(threshold),
+        "oof_guard_recall": float((rules[~safe] | (oof[~safe] >= threshold)).mean()),
         "oof_false_alarm_rate": float((oof[safe] >= threshold).mean()),
         "oof_recall_model_only": float((oof[~safe] >= threshold).mean()),
         "safe_replies": int(safe.sum()),
@@ -207,8 +265,12 @@ def cross_validate(
 
 def main() -> None:
     rows = load_replies()
+    staff = practice_staff()
     for r in rows:
-        r["_sents"] = [s.text.strip() for s in _sentences(r["reply"]) if s.text.strip()]
+        # the model reads what the guard gives it: the practice's staff written as "our colleague"
+        allow = StaffAllowList([*staff["*"], *staff.get(r["id"], [])])
+        r["_marked"] = [mask_staff(m.strip(), allow) for m in r.get("unsafe_sentences", [])]
+        r["_sents"] = [mask_staff(s.text.strip(), allow) for s in _sentences(r["reply"]) if s.text.strip()]
         r["_sent_windows"] = [_windows(s) for s in r["_sents"]]
         r["_windows"] = [w for ws in r["_sent_windows"] for w in ws]
     texts = sorted({w for r in rows for w in r["_windows"]})
@@ -217,15 +279,16 @@ def main() -> None:
     sent_emb = {t: np.concatenate([e, context_features(t)]) for t, e in zip(texts, emb, strict=True)}
 
     # the settings by cross-validation (out-of-fold recall at out-of-fold false alarms <= TARGET_FAR)
+    rules = rule_flags(rows, staff)
     grid = []
     for l2, share in GRID:
-        result = cross_validate(rows, sent_emb, l2, share)
+        result = cross_validate(rows, sent_emb, l2, share, rules)
         grid.append(result)
         print(json.dumps(result))
     # ties go to the lower false-alarm rate, then to the stronger regularisation
-    cv = max(grid, key=lambda g: (g["oof_recall_model_only"], -g["oof_false_alarm_rate"], g["l2"]))
+    cv = max(grid, key=lambda g: (g["oof_guard_recall"], -g["oof_guard_false_alarm_rate"], g["l2"]))
     l2, safe_share, threshold = cv["l2"], cv["safe_share"], cv["threshold"]
-    cv = {**cv, "grid": [{k: g[k] for k in ("l2", "safe_share", "threshold", "oof_recall_model_only")} for g in grid]}
+    cv = {**cv, "grid": [{k: g[k] for k in ("l2", "safe_share", "threshold", "oof_guard_recall")} for g in grid]}
     print("chosen:", json.dumps({k: v for k, v in cv.items() if k != "grid"}))
 
     weight, bias = train(rows, sent_emb, l2, safe_share)
@@ -242,7 +305,7 @@ def main() -> None:
     n_examples = len(build_examples(rows, sent_emb, (weight, bias))[0])
     manifest = {
         "name": "reply-guard",
-        "version": "4.0.0",
+        "version": "5.0.0",
         "task": "sentence-level classifier of unsafe content in a practice's public reply to a review (HIPAA)",
         "encoder": "models/topic-embedder (int8 ONNX all-MiniLM-L6-v2, mean pooling, unit norm; not fine-tuned)",
         "input": f"each sentence; a sentence over {WINDOW_WORDS} words as overlapping {WINDOW_WORDS}-word windows; "
