@@ -32,9 +32,20 @@ sys.path.insert(0, str(ROOT))
 from bench.timing import percentile  # noqa: E402
 
 EVAL = ROOT / "evaluation" / "phi"
-SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8")
+SPLITS = (
+    "dev",
+    "heldout",
+    "heldout2",
+    "heldout3",
+    "heldout4",
+    "heldout5",
+    "heldout6",
+    "heldout7",
+    "heldout8",
+    "heldout9",
+)
 # Extra reply files: train2, train3 and train4 (training replies for the classifier); heldout5,
-# heldout6, heldout7 and heldout8 (never trained on).
+# heldout6 to heldout9 (held out; heldout7 and heldout8 were spent and then trained on in round 8).
 REPLY_FILES = (
     "replies.jsonl",
     "train2_replies.jsonl",
@@ -44,6 +55,7 @@ REPLY_FILES = (
     "heldout6_replies.jsonl",
     "heldout7_replies.jsonl",
     "heldout8_replies.jsonl",
+    "heldout9_replies.jsonl",
 )
 REPLY_SPLITS = (*SPLITS, "train2", "train3", "train4")
 STRUCTURED = {"PHONE", "FAX", "EMAIL", "SSN", "MRN", "HEALTH_PLAN", "ACCOUNT", "DATE"}
