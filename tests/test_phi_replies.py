@@ -106,6 +106,12 @@ def test_a_name_from_the_review_is_not_repeated(guard: ReplyGuard) -> None:
         "Thank you! Our pediatric ultrasound team will be thrilled.",
         "We're glad the staff made a good impression.",
         "Regards, Summit Diagnostic Imaging",
+        # explaining how things work, for anyone reading
+        "Walk-in X-rays Mon-Fri 8-4:30 with a doctor's order, no appointment needed.",
+        "For some exams you go in feet-first.",
+        "A breast MRI is painless, though you lie face-down for about 30 minutes.",
+        "In general, our schedulers confirm the exam against the physician's written order.",
+        "Your own doctor is the best person to say which test fits.",
         # refusing to discuss the case in public is the safe answer
         "We are not able to respond to questions about specific scans or bills here.",
         "We would like to discuss this further, but only privately, never online.",

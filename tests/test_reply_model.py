@@ -48,10 +48,10 @@ def test_the_classifier_loads_and_its_manifest_names_what_it_was_trained_on(clas
     assert manifest["categories"] == list(CATEGORIES)
     assert classifier.threshold == manifest["threshold"]
     assert 0.0 < classifier.threshold < 1.0
-    held_out = {"heldout4", "heldout5", "heldout6", "heldout9"}
+    held_out = {"heldout4", "heldout5", "heldout6", "heldout10"}
     assert held_out <= set(manifest["training_data"]["never_used"])
     assert not held_out & set(manifest["training_data"]["splits"])
-    assert {"train3", "train4", "heldout7", "heldout8"} <= set(manifest["training_data"]["splits"])
+    assert {"train3", "train4", "heldout7", "heldout8", "heldout9"} <= set(manifest["training_data"]["splits"])
 
 
 def _copy(tmp_path: Path) -> Path:
@@ -248,3 +248,10 @@ def test_each_practice_configuration_names_only_what_its_reply_says() -> None:
         assert annotations, path.name
         for reply_id, values in annotations.items():
             assert values and all(v in replies[reply_id] for v in values), (path.name, reply_id)
+
+
+def test_the_classifier_reads_the_reviewers_display_name_as_friend() -> None:
+    guard = ReplyGuard(PhiDetector(["Kelsey"]))
+    view = guard.model_view("Thank you, Mr. Ashworth! Kelsey says hi to Carl and to Dana Smith.", "Carl Ashworth")
+    assert view == "Thank you, friend! our colleague says hi to friend and to Dana Smith."
+    assert guard.model_view("Appreciate the love, D-Rock!", "D-Rock") == "Appreciate the love, friend!"

@@ -107,7 +107,7 @@ _PERSON = re.compile(
 )
 # "you" that addresses the reader without saying anything about them.
 _HARMLESS_YOU = re.compile(
-    r"\b(?:thank\s+you|did\s+you\s+know|thanks?\s+you|if\s+you\b[^,.;!?]*|should\s+you\b[^,.;!?]*|whenever\s+you\b[^,.;!?]*|"
+    r"\b(?:thank\s+you|did\s+you\s+know|your\s+own\s+(?:doctor|physician|provider|clinician)|thanks?\s+you|if\s+you\b[^,.;!?]*|should\s+you\b[^,.;!?]*|whenever\s+you\b[^,.;!?]*|"
     r"you(?:'ll|'d|\s+(?:can|may|could|will|would|might))\s+(?:\w+\s+)?(?:call|reach|contact|email|ask|speak|"
     r"talk|visit|get\s+in\s+touch|give\s+us)|"
     r"(?:call|reach|contact|email|ask|hear\s+from|speak\s+(?:with|to)|talk\s+(?:with|to)|help|assist|see|welcome|"
@@ -136,7 +136,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     (
         CONFIRMATION,
         re.compile(
-            r"\b(?:our|the)\s+(?:records?|files?|system|notes|chart|logs?|schedul\w+|sign-?in\s+sheet)\s+"
+            r"\b(?:our|the)\s+(?:records?|files?|system|notes|chart|logs?|schedules?|sign-?in\s+sheet)\s+"
             r"(?:show|shows|indicate|indicates|say|says|reflect|reflects|confirm|confirms|"
             # "our schedule has limited openings" is about the schedule; "has you down" is about someone
             r"(?:has|have)(?=\s+(?:you|your|her|him|his|them|their|no\s+record|a\s+record|record|the\s+patient)))\b|"
@@ -256,7 +256,8 @@ _WHEN = re.compile(
     r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day(?:'s)?\s+(?:morning|afternoon|evening|appointment|visit)\b|"
     r"\b(?:yesterday|this\s+(?:morning|afternoon|past\s+week)|last\s+(?:week|month|night|visit)|"
     r"earlier\s+(?:today|this\s+week)|two\s+weeks\s+ago|a\s+(?:few\s+)?(?:days|weeks)\s+ago)\b|"
-    r"\bat\s+\d{1,2}(?::\d\d)?\s*(?:a\.?m\.?|p\.?m\.?)|\b\d{1,2}:\d\d\b|"
+    # "8-4:30", "8:00 to 4:30": opening hours, not someone's visit
+    r"\bat\s+\d{1,2}(?::\d\d)?\s*(?:a\.?m\.?|p\.?m\.?)|(?<![-–])(?<!\d\s)(?<!to\s)\b\d{1,2}:\d\d\b(?!\s*(?:-|–|to)\s*\d)|"
     r"\b(?:on|since|from)\s+the\s+\d{1,2}(?:st|nd|rd|th)\b",
     _I,
 )
@@ -306,7 +307,12 @@ _POLICY_MARKER = re.compile(
     r"\b(?:generally|typically|usually|normally|in\s+general|most\s+people|for\s+most|anyone|everyone|"
     r"(?:is|are)\s+(?:required|available|recommended|needed|listed|posted|released|sent)|"
     r"we\s+(?:always\s+)?(?:recommend|encourage|suggest|ask)|our\s+policy|as\s+a\s+rule|"
-    r"no\s+(?:appointment|referral|order|prescription)\s+(?:is\s+)?(?:needed|necessary|required))\b",
+    r"no\s+(?:appointment|referral|order|prescription)\s+(?:is\s+)?(?:needed|necessary|required)|"
+    # explaining how an exam goes for anyone: "for some exams you go in feet-first", "a breast MRI is painless"
+    r"for\s+(?:some|most|many|all|certain|a\s+lot\s+of)\b|as\s+a\s+general\s+(?:guide|rule|matter|policy)|"
+    r"generally\s+speaking|in\s+most\s+cases|most\s+routine|"
+    r"^\W*(?:an?|most)\s+(?:[\w-]+\s+){0,2}?(?:MRIs?|CTs?|scans?|exams?|ultrasounds?|x-?rays?|DEXA|mammograms?|"
+    r"biops(?:y|ies)|studies|study)\s+(?:is|are|measures?|uses?|takes?|involves?|lasts?|requires?|can)\b)\b",
     _I,
 )
 _EVENT = re.compile(
@@ -344,6 +350,7 @@ _WISH = re.compile(
     _I,
 )
 _DEFINITE_CLINICAL = re.compile(
+    r"(?<!ordered\s)(?<!requested\s)(?<!referred\s)"
     rf"\b(?:the|that|this|those|these)\s+(?:[\w-]+\s+){{0,2}}?(?:{_PROCEDURES}|{_CONDITIONS})\b"
     r"(?!\s+(?:[\w-]+\s+)?(?:machines?|scanners?|units?|suites?|rooms?|team|department|center|centre|schedule|"
     r"waiting|area|desk|staff|technologists?|techs?|coordinator|navigator|program|process|policy|plans?|forms?|"
@@ -494,7 +501,8 @@ class ReplyGuard:
 
     def check(self, reply: str, review: str | None = None, reviewer_display_name: str | None = None) -> ReplyCheck:
         findings = _dedupe(reply, self._findings(reply, review, reviewer_display_name))
-        findings = sorted(findings + self._model_findings(reply, findings), key=lambda f: (f.start, f.end, f.type))
+        model_findings = self._model_findings(reply, findings, reviewer_display_name)
+        findings = sorted(findings + model_findings, key=lambda f: (f.start, f.end, f.type))
         if not findings:
             return ReplyCheck(True, [], reply)
         return ReplyCheck(False, findings, self.suggest(reply, findings))
@@ -544,7 +552,7 @@ class ReplyGuard:
         for m in _MONEY.finditer(s.text):
             yield _finding(reply, FINANCIAL, s.start + m.start(), s.start + m.end())
 
-    def _model_findings(self, reply: str, rule_findings: list[Finding]) -> list[Finding]:
+    def _model_findings(self, reply: str, rule_findings: list[Finding], display_name: str | None) -> list[Finding]:
         """The classifier's findings, on the sentences no rule fired on (span: the sentence)."""
         if self.classifier is None:
             return []
@@ -554,7 +562,7 @@ class ReplyGuard:
             start, end = s.start + lead, s.start + len(s.text.rstrip())
             if not _LETTER.search(s.text) or any(f.start < end and start < f.end for f in rule_findings):
                 continue
-            for window in _windows(self._mask_staff(reply[start:end])):
+            for window in _windows(self.model_view(reply[start:end], display_name)):
                 todo.setdefault(window, []).append((start, end))
         if len(todo) > MAX_MODEL_WINDOWS:
             raise ReplyTooLongToCheck(f"{len(todo)} distinct sentences; at most {MAX_MODEL_WINDOWS} are checked")
@@ -578,15 +586,17 @@ class ReplyGuard:
             out.append(Finding(verdict.category, start, end, reply[start:end], explanation, "model"))
         return out
 
-    def _mask_staff(self, sentence: str) -> str:
-        """The sentence with the practice's own people written as "our colleague" for the classifier.
+    def model_view(self, sentence: str, display_name: str | None = None) -> str:
+        """The sentence as the classifier reads it: the practice's people written "our colleague" and
+        the reviewer's chosen display name written "friend".
 
-        The practice knows its staff; the classifier does not, and a name in a sentence is a cue it
-        has learned for naming a patient ("Kelsey will be so happy to read this" is not one)."""
-        return mask_staff(sentence, self.detector.staff)
+        The guard knows both names are allowed; the classifier does not, and a name in a sentence is
+        a cue it has learned for naming a patient ("Kelsey will be so happy", "Carl, we're sorry")."""
+        return mask_display_name(mask_staff(sentence, self.detector.staff), display_name)
 
     def _identifier_findings(self, reply: str, review: str | None, display_name: str | None) -> Iterator[Finding]:
         chosen = _words(display_name or "")
+        chosen = chosen | {part for word in chosen for part in word.split("-") if part}
         review_names = set()
         if review:
             spans = self.detector.detect(review, [PhiType.NAME])
@@ -657,6 +667,16 @@ class ReplyGuard:
 
 
 _CALL_INVITE = re.compile(r"\b(?:call|contact|reach)\b[^.!?]*\b(?:us|our|office|team|manager)\b", _I)
+
+
+def mask_display_name(sentence: str, display_name: str | None) -> str:
+    """``sentence`` with the words of the reviewer's display name (and a title before them) written "friend"."""
+    words = {w for w in re.findall(r"[A-Za-z][A-Za-z'-]+", display_name or "") if len(w) > 1}
+    if not words:
+        return sentence
+    names = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    pattern = rf"(?:\b(?:Mr|Mrs|Ms|Mx|Dr|Miss)\.?\s+)?\b(?:{names})\b(?:\s+\b(?:{names})\b)*"
+    return re.sub(pattern, "friend", sentence, flags=re.IGNORECASE if display_name and display_name.isupper() else 0)
 
 
 def mask_staff(sentence: str, staff: StaffAllowList) -> str:

@@ -4,8 +4,8 @@
 
 Data: the replies of the dev, heldout, heldout2 and heldout3 splits (evaluation/phi/replies.jsonl),
 the hand-written training replies of ``train2``, ``train3`` and ``train4`` and the spent held-out
-sets ``heldout7`` and ``heldout8`` (their own files).  heldout4, heldout5, heldout6 and heldout9
-are never read here.  The model reads
+sets ``heldout7``, ``heldout8`` and ``heldout9`` (their own files).  heldout4, heldout5, heldout6 and
+heldout10 are never read here.  The model reads
 what the guard reads: each sentence, or for a sentence over ``WINDOW_WORDS`` words its overlapping
 word windows (``common.phi.replies._windows``).  Labels are per reply, the classifier per window:
 
@@ -51,6 +51,7 @@ from common.phi.replies import (  # noqa: E402
     _sentences,
     _windows,
     context_features,
+    mask_display_name,
     mask_staff,
 )
 from services.search.replies.classifier import CATEGORIES, SAFE, softmax  # noqa: E402
@@ -58,7 +59,18 @@ from services.search.replies.classifier import CATEGORIES, SAFE, softmax  # noqa
 EVAL = ROOT / "evaluation" / "phi"
 OUT = ROOT / "models" / "reply-guard"
 ENCODER = ROOT / "models" / "topic-embedder"
-TRAIN_SPLITS = ("dev", "heldout", "heldout2", "heldout3", "train2", "train3", "train4", "heldout7", "heldout8")
+TRAIN_SPLITS = (
+    "dev",
+    "heldout",
+    "heldout2",
+    "heldout3",
+    "train2",
+    "train3",
+    "train4",
+    "heldout7",
+    "heldout8",
+    "heldout9",
+)
 TRAIN_FILES = (
     "replies.jsonl",
     "train2_replies.jsonl",
@@ -66,8 +78,9 @@ TRAIN_FILES = (
     "train4_replies.jsonl",
     "heldout7_replies.jsonl",
     "heldout8_replies.jsonl",
+    "heldout9_replies.jsonl",
 )
-NEVER_USED = ("heldout4", "heldout5", "heldout6", "heldout9")
+NEVER_USED = ("heldout4", "heldout5", "heldout6", "heldout10")
 SEED = 20261128
 L2 = 1e-3  # default; the trained model uses the setting chosen from GRID
 SAFE_SHARE = 1 / 7  # share of the loss carried by the safe class (1/7: all classes equal)
@@ -267,10 +280,14 @@ def main() -> None:
     rows = load_replies()
     staff = practice_staff()
     for r in rows:
-        # the model reads what the guard gives it: the practice's staff written as "our colleague"
+        # the model reads what the guard gives it (ReplyGuard.model_view): staff as "our colleague",
+        # the reviewer's display name as "friend"
         allow = StaffAllowList([*staff["*"], *staff.get(r["id"], [])])
-        r["_marked"] = [mask_staff(m.strip(), allow) for m in r.get("unsafe_sentences", [])]
-        r["_sents"] = [mask_staff(s.text.strip(), allow) for s in _sentences(r["reply"]) if s.text.strip()]
+        name = r.get("reviewer_display_name")
+        r["_marked"] = [mask_display_name(mask_staff(m.strip(), allow), name) for m in r.get("unsafe_sentences", [])]
+        r["_sents"] = [
+            mask_display_name(mask_staff(s.text.strip(), allow), name) for s in _sentences(r["reply"]) if s.text.strip()
+        ]
         r["_sent_windows"] = [_windows(s) for s in r["_sents"]]
         r["_windows"] = [w for ws in r["_sent_windows"] for w in ws]
     texts = sorted({w for r in rows for w in r["_windows"]})
@@ -305,11 +322,11 @@ def main() -> None:
     n_examples = len(build_examples(rows, sent_emb, (weight, bias))[0])
     manifest = {
         "name": "reply-guard",
-        "version": "5.0.0",
+        "version": "6.0.0",
         "task": "sentence-level classifier of unsafe content in a practice's public reply to a review (HIPAA)",
         "encoder": "models/topic-embedder (int8 ONNX all-MiniLM-L6-v2, mean pooling, unit norm; not fine-tuned)",
         "input": f"each sentence; a sentence over {WINDOW_WORDS} words as overlapping {WINDOW_WORDS}-word windows; "
-        "the practice's configured staff written as 'our colleague' (at inference)",
+        "the practice's configured staff written 'our colleague' and the reviewer's display name 'friend'",
         "context_features": list(CONTEXT_FEATURES),
         "head_file": "head.npz",
         "categories": list(CATEGORIES),
