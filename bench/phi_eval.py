@@ -43,9 +43,10 @@ SPLITS = (
     "heldout7",
     "heldout8",
     "heldout9",
+    "heldout10",
 )
 # Extra reply files: train2, train3 and train4 (training replies for the classifier); heldout5,
-# heldout6 to heldout9 (held out; heldout7 and heldout8 were spent and then trained on in round 8).
+# heldout6 to heldout10 (held out; heldout7 to heldout9 were each measured once, then trained on).
 REPLY_FILES = (
     "replies.jsonl",
     "train2_replies.jsonl",
@@ -56,6 +57,7 @@ REPLY_FILES = (
     "heldout7_replies.jsonl",
     "heldout8_replies.jsonl",
     "heldout9_replies.jsonl",
+    "heldout10_replies.jsonl",
 )
 REPLY_SPLITS = (*SPLITS, "train2", "train3", "train4")
 STRUCTURED = {"PHONE", "FAX", "EMAIL", "SSN", "MRN", "HEALTH_PLAN", "ACCOUNT", "DATE"}
