@@ -112,6 +112,10 @@ def test_a_name_from_the_review_is_not_repeated(guard: ReplyGuard) -> None:
         "A breast MRI is painless, though you lie face-down for about 30 minutes.",
         "In general, our schedulers confirm the exam against the physician's written order.",
         "Your own doctor is the best person to say which test fits.",
+        "Thanks for stopping by our page and leaving a note!",
+        "We've also added a Thursday afternoon clinic to shorten waits.",
+        "We open our same-day sick slots at 8 a.m. each morning.",
+        "Under federal privacy law we can only share treatment information with someone the patient has named.",
         # refusing to discuss the case in public is the safe answer
         "We are not able to respond to questions about specific scans or bills here.",
         "We would like to discuss this further, but only privately, never online.",

@@ -53,7 +53,7 @@ five four three two one stars star ten first last next after before during since
 north south east west northside southside downtown main street avenue road suite
 reading lab labs service services billing insurance results report appointment appointments
 portal resources relations advocate experience education forms information coordinator manager
-access administration diagnostic diagnostics outreach
+access administration diagnostic diagnostics outreach department made
 director administrator privacy
 """
 # Places that are also first names in some locale ("Florida", "Dallas", "India"): not names

@@ -179,7 +179,8 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"\bwelcome\s+(?:you|her|him)\s+back\b|\bsee\s+(?:you|her|him)\s+(?:again|back|at\s+your\s+next)\b|"
             # having them in, caring for them, their visit seen from the practice's side
             r"\b(?:take|took|taking)\s+care\s+of\s+(?:you|her|him|them)\b|"
-            r"\b(?:for|after)\s+(?:coming|stopping|dropping)\s+(?:in|by)\b|"
+            r"\b(?:for|after)\s+(?:coming|stopping|dropping)\s+(?:in|by)\b"
+            r"(?!\s+(?:our|the|this)\s+(?:page|profile|site|website|listing|booth|table|event))|"
             r"\b(?:good\s+luck|best\s+wishes|all\s+the\s+best)\s+(?:with|for|on)\s+(?:the|your|her|his)\b|"
             r"\b(?:on\s+our\s+end|on\s+our\s+side)\b|\bportal\s+messages?\b|"
             r"\bwe\s+(?:can\s+)?see\s+(?:in|from|on)\s+(?:our|the)\s+(?:system|portal|records?|logs?|schedule)\b|"
@@ -232,7 +233,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"account\s+number|phone\s+number)\b[^.!?]*\b(?:in\s+the\s+comments?|below|here|publicly|in\s+(?:a|this|your)"
             r"\s+(?:reply|comment|response|post))\b|"
             r"\bso\s+(?:everyone|others|readers)\s+"
-            r"(?:knows|can\s+see|understands)\b",
+            r"(?:knows|can\s+see|understands)\b(?!\W*(?:our|the)\s+(?:general\s+)?(?:process|policy|policies|hours|rules))",
             _I,
         ),
     ),
@@ -253,11 +254,12 @@ _WHEN = re.compile(
     # "on Tuesday and Thursday mornings", "on Mondays": a schedule, not someone's visit
     r"\b(?:on|last|this|next|that)\s+(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b"
     r"(?!s|\s+(?:and|or|through|to|-)\s+\w+days?\b)|"
-    r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day(?:'s)?\s+(?:morning|afternoon|evening|appointment|visit)\b|"
+    r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day(?:'s)?\s+(?:morning|afternoon|evening|appointment|visit)\b"
+    r"(?!\s+(?:clinics?|hours|slots?|sessions?|shifts?|walk-?ins?))|"
     r"\b(?:yesterday|this\s+(?:morning|afternoon|past\s+week)|last\s+(?:week|month|night|visit)|"
     r"earlier\s+(?:today|this\s+week)|two\s+weeks\s+ago|a\s+(?:few\s+)?(?:days|weeks)\s+ago)\b|"
     # "8-4:30", "8:00 to 4:30": opening hours, not someone's visit
-    r"\bat\s+\d{1,2}(?::\d\d)?\s*(?:a\.?m\.?|p\.?m\.?)|(?<![-–])(?<!\d\s)(?<!to\s)\b\d{1,2}:\d\d\b(?!\s*(?:-|–|to)\s*\d)|"
+    r"\bat\s+\d{1,2}(?::\d\d)?\s*(?:a\.?m\.?|p\.?m\.?)(?!\s+(?:each|every|daily|on\s+weekdays|sharp\s+each))|(?<![-–])(?<!\d\s)(?<!to\s)\b\d{1,2}:\d\d\b(?!\s*(?:-|–|to)\s*\d)|"
     r"\b(?:on|since|from)\s+the\s+\d{1,2}(?:st|nd|rd|th)\b",
     _I,
 )
@@ -310,7 +312,9 @@ _POLICY_MARKER = re.compile(
     r"no\s+(?:appointment|referral|order|prescription)\s+(?:is\s+)?(?:needed|necessary|required)|"
     # explaining how an exam goes for anyone: "for some exams you go in feet-first", "a breast MRI is painless"
     r"for\s+(?:some|most|many|all|certain|a\s+lot\s+of)\b|as\s+a\s+general\s+(?:guide|rule|matter|policy)|"
-    r"generally\s+speaking|in\s+most\s+cases|most\s+routine|"
+    r"generally\s+speaking|in\s+most\s+cases|most\s+routine|an?\s+typical|is\s+standard|standard\s+practice|"
+    r"walk-?ins?|open\s+(?:till|until|from)|every\s+(?:appointment|visit|exam|scan)|"
+    r"under\s+(?:federal\s+|state\s+)?(?:privacy\s+)?law|privacy\s+law\s+(?:means|requires|allows|prevents)|"
     r"^\W*(?:an?|most)\s+(?:[\w-]+\s+){0,2}?(?:MRIs?|CTs?|scans?|exams?|ultrasounds?|x-?rays?|DEXA|mammograms?|"
     r"biops(?:y|ies)|studies|study)\s+(?:is|are|measures?|uses?|takes?|involves?|lasts?|requires?|can)\b)\b",
     _I,
@@ -363,7 +367,7 @@ _STAFF_CANDIDATE = re.compile(
     r"(?P<name>\b[A-Z][a-z]+(?:[-'][A-Za-z]+)?(?:\s+[A-Z][a-z]+(?:[-'][A-Za-z]+)?)?)"
 )
 _GENERIC_PEOPLE = re.compile(
-    r"\b(?:anyone|anybody|everyone|everybody|someone|somebody|whoever|people|patients|families|parents|"
+    r"\b(?:anyone|anybody|everyone|everybody|someone|somebody|whoever|people|patients|families|parents|others|"
     r"(?:a|each|every|any|all)\s+(?:patient|person|client|parent|family)s?)\b",
     _I,
 )
