@@ -115,6 +115,8 @@ def test_a_name_from_the_review_is_not_repeated(guard: ReplyGuard) -> None:
         "Thanks for stopping by our page and leaving a note!",
         "We've also added a Thursday afternoon clinic to shorten waits.",
         "We open our same-day sick slots at 8 a.m. each morning.",
+        "There's free overflow parking in the garage across Mercer Street, and we validate.",
+        "A DEXA scan is one of the easiest exams we do: you lie still on a padded table.",
         "Under federal privacy law we can only share treatment information with someone the patient has named.",
         # refusing to discuss the case in public is the safe answer
         "We are not able to respond to questions about specific scans or bills here.",
@@ -142,6 +144,8 @@ def test_contact_details_staff_and_policy_statements_pass(guard: ReplyGuard, rep
         ("Congratulations on finally being cancer free!", "clinical_detail"),
         ("Our cardiologist caught the arrhythmia just in time.", "clinical_detail"),
         ("It turned out to be nothing, what a relief.", "clinical_detail"),
+        ("The lump turned out to be a harmless cyst.", "clinical_detail"),
+        ("Nice to see a familiar face in the waiting room again!", "patient_confirmation"),
     ],
 )
 def test_the_same_words_about_someone_in_particular_are_still_flagged(guard: ReplyGuard, reply: str, kind: str) -> None:

@@ -111,6 +111,10 @@ _BEFORE_ROLE = re.compile(
 )
 _SIGNATURE = re.compile(rf"(?:^|\n)\s*(?:[-–—~]\s*)({_CAP}(?:\s+(?:{_CAP}|{_INITIAL}))?)\s*$")
 _CANDIDATE = re.compile(rf"\b{_CAP}(?:\s+(?:{_CAP}|{_INITIAL}(?=\s|$)))*")
+_STREET_AFTER = re.compile(
+    r"\s+(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Lane|Ln\.?|Drive|Way|Court|Ct\.?|Place|"
+    r"Parkway|Pkwy\.?|Highway|Hwy\.?|Square|Plaza)\b"
+)
 _SENTENCE_START = re.compile(r"(?:^|[.!?]\s+|\n\s*|[\"“(]\s*)$")
 
 
@@ -196,6 +200,8 @@ class NameRecogniser:
     def __call__(self, text: str) -> Iterator[Span]:
         for span in self._find(text):
             # "my husband Jake" is a relative even when a technologist is called Jake too.
+            if _STREET_AFTER.match(text, span.end):
+                continue  # "Linden Avenue", "Mercer Street": a street, not a person
             if span.source == "names.relation" or text[span.start : span.end] not in self.staff:
                 yield span
 

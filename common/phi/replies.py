@@ -176,7 +176,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"account|profile)\b|"
             r"\bfor\s+(?:being|staying)\s+(?:with\s+us|part\s+of\s+our\s+(?:practice|family|clinic|center|centre))\b|"
             r"\b(?:your|her|his)\s+(?:intake|registration|consent|history|screening|insurance)\s+forms?\b|"
-            r"\bwelcome\s+(?:you|her|him)\s+back\b|\bsee\s+(?:you|her|him)\s+(?:again|back|at\s+your\s+next)\b|"
+            r"\bfamiliar\s+faces?\b|\bwelcome\s+(?:you|her|him)\s+back\b|\bsee\s+(?:you|her|him)\s+(?:again|back|at\s+your\s+next)\b|"
             # having them in, caring for them, their visit seen from the practice's side
             r"\b(?:take|took|taking)\s+care\s+of\s+(?:you|her|him|them)\b|"
             r"\b(?:for|after)\s+(?:coming|stopping|dropping)\s+(?:in|by)\b"
@@ -198,7 +198,8 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:the|those|these)\s+(?:[\w-]+\s+){0,2}?(?:results?|findings|reports?|diagnos[ie]s|images?|"
             r"films?|readings?|biops(?:y|ies))\s+(?:were|was|came\s+back|showed|show|are|is|revealed|confirmed)\b|"
             # an outcome told in the past tense: "it turned out to be nothing", "it came back clear"
-            r"\b(?:turned\s+out\s+to\s+be|came\s+back)\s+(?:nothing|normal|clear|fine|negative|benign|positive|"
+            r"\b(?:turned\s+out\s+to\s+be|came\s+back)\s+(?:(?:an?|just\s+an?)\s+(?:harmless|benign|simple|small|"
+            r"tiny|minor)\b|nothing|normal|clear|fine|negative|benign|positive|"
             r"cancer|malignant)\b",
             _I,
         ),
@@ -313,7 +314,8 @@ _POLICY_MARKER = re.compile(
     # explaining how an exam goes for anyone: "for some exams you go in feet-first", "a breast MRI is painless"
     r"for\s+(?:some|most|many|all|certain|a\s+lot\s+of)\b|as\s+a\s+general\s+(?:guide|rule|matter|policy)|"
     r"generally\s+speaking|in\s+most\s+cases|most\s+routine|an?\s+typical|is\s+standard|standard\s+practice|"
-    r"walk-?ins?|open\s+(?:till|until|from)|every\s+(?:appointment|visit|exam|scan)|"
+    r"walk-?ins?|open\s+(?:till|until|from)|every\s+(?:appointment|visit|exam|scan)|in\s+most\b|like\s+ours|"
+    r"plenty\s+of|many\s+(?:plans|insurers|people|patients|exams|scans)|"
     r"under\s+(?:federal\s+|state\s+)?(?:privacy\s+)?law|privacy\s+law\s+(?:means|requires|allows|prevents)|"
     r"^\W*(?:an?|most)\s+(?:[\w-]+\s+){0,2}?(?:MRIs?|CTs?|scans?|exams?|ultrasounds?|x-?rays?|DEXA|mammograms?|"
     r"biops(?:y|ies)|studies|study)\s+(?:is|are|measures?|uses?|takes?|involves?|lasts?|requires?|can)\b)\b",
@@ -725,6 +727,7 @@ def _is_policy(sentence: str) -> bool:
     Policy sentences address any reader as "you"; they are recognised by a generic marker and the
     absence of anything that happened (past tense, a day or time).
     """
+    sentence = sentence.strip()
     return bool(_POLICY_MARKER.search(sentence)) and not _EVENT.search(sentence) and not _WHEN.search(sentence)
 
 
