@@ -46,9 +46,10 @@ SPLITS = (
     "heldout10",
     "heldout11",
     "heldout12",
+    "heldout13",
 )
 # Extra reply files: train2, train3 and train4 (training replies for the classifier); heldout5,
-# heldout6 to heldout12 (held out; heldout7 to heldout9 were each measured once, then trained on).
+# heldout6 to heldout13 (held out; heldout7 to heldout9 were each measured once, then trained on).
 REPLY_FILES = (
     "replies.jsonl",
     "train2_replies.jsonl",
@@ -62,6 +63,7 @@ REPLY_FILES = (
     "heldout10_replies.jsonl",
     "heldout11_replies.jsonl",
     "heldout12_replies.jsonl",
+    "heldout13_replies.jsonl",
 )
 REPLY_SPLITS = (*SPLITS, "train2", "train3", "train4")
 STRUCTURED = {"PHONE", "FAX", "EMAIL", "SSN", "MRN", "HEALTH_PLAN", "ACCOUNT", "DATE"}
