@@ -30,47 +30,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.timing import percentile  # noqa: E402
+from evaluation.phi.sets import (  # noqa: E402
+    benchmark_practice,
+    load_jsonl,
+    practice_configuration,
+    practice_guard,
+    reply_records,
+    reply_splits,
+)
 
 EVAL = ROOT / "evaluation" / "phi"
-SPLITS = (
-    "dev",
-    "heldout",
-    "heldout2",
-    "heldout3",
-    "heldout4",
-    "heldout5",
-    "heldout6",
-    "heldout7",
-    "heldout8",
-    "heldout9",
-    "heldout10",
-    "heldout11",
-    "heldout12",
-    "heldout13",
-)
-# Extra reply files: train2, train3 and train4 (training replies for the classifier); heldout5,
-# heldout6 to heldout13 (held out; heldout7 to heldout9 were each measured once, then trained on).
-REPLY_FILES = (
-    "replies.jsonl",
-    "train2_replies.jsonl",
-    "train3_replies.jsonl",
-    "train4_replies.jsonl",
-    "heldout5_replies.jsonl",
-    "heldout6_replies.jsonl",
-    "heldout7_replies.jsonl",
-    "heldout8_replies.jsonl",
-    "heldout9_replies.jsonl",
-    "heldout10_replies.jsonl",
-    "heldout11_replies.jsonl",
-    "heldout12_replies.jsonl",
-    "heldout13_replies.jsonl",
-)
-REPLY_SPLITS = (*SPLITS, "train2", "train3", "train4")
 STRUCTURED = {"PHONE", "FAX", "EMAIL", "SSN", "MRN", "HEALTH_PLAN", "ACCOUNT", "DATE"}
-
-
-def load(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _ratio(a: int, b: int) -> float | None:
@@ -172,37 +142,6 @@ def evaluate_guard(
     return {"tp": tp, "fn": fn, "fp": fp, "tn": tn, "by_reason": dict(by_reason), "latency_ms": latencies}
 
 
-def practice_configuration(split: str) -> dict[str, dict[str, list[str]]]:
-    """Per-reply practice configuration of a split, where annotated: ``<split>_staff.json`` (the names the
-    reply uses for the practice's own people) and ``<split>_contacts.json`` (the contact details it
-    presents as the practice's), both written blind to the guard."""
-    config: dict[str, dict[str, list[str]]] = defaultdict(lambda: {"staff": [], "contacts": []})
-    for kind in ("staff", "contacts"):
-        path = EVAL / f"{split}_{kind}.json"
-        if path.exists():
-            for reply_id, values in json.loads(path.read_text(encoding="utf-8")).items():
-                config[reply_id][kind] = list(values)
-    return dict(config)
-
-
-def configured_guards(config: dict[str, dict[str, list[str]]], base: dict[str, Any], model: Any) -> Any:
-    """A function giving each record the guard of its practice: the benchmark's staff and phone plus the
-    record's own staff and contacts."""
-    from common.phi import PhiDetector
-    from common.phi.replies import ReplyGuard
-
-    def guard_for(record: dict[str, Any]) -> Any:
-        here = config.get(record["id"], {"staff": [], "contacts": []})
-        return ReplyGuard(
-            PhiDetector([*base["staff"], *here["staff"]]),
-            practice_phone=base["practice_phone"],
-            classifier=model,
-            practice_contacts=here["contacts"],
-        )
-
-    return guard_for
-
-
 def _summary_cell(r: dict[str, Any]) -> str:
     unsafe, safe = r["tp"] + r["fn"], r["fp"] + r["tn"]
     return f"{_fmt(_ratio(r['tp'], unsafe))} ({r['tp']}/{unsafe}) FAR {_fmt(_ratio(r['fp'], safe))} ({r['fp']}/{safe})"
@@ -263,13 +202,15 @@ def real_reviews(path: Path, detector: Any, n: int) -> None:
 
 
 def main() -> None:
+    replies = reply_records()
+    reply_split_names = reply_splits(replies)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--errors",
-        choices=[*REPLY_SPLITS, *(f"{split}+cfg" for split in REPLY_SPLITS)],
+        choices=[*reply_split_names, *(f"{split}+cfg" for split in reply_split_names)],
         help="list the errors of one split (+cfg: with its practices' staff and contacts configured)",
     )
-    parser.add_argument("--splits", nargs="+", choices=list(REPLY_SPLITS), help="reply splits to score (default: all)")
+    parser.add_argument("--splits", nargs="+", choices=reply_split_names, help="reply splits to score (default: all)")
     parser.add_argument("--reviews", type=Path, default=ROOT.parent / "shared" / "data" / "physician-reviews.jsonl")
     parser.add_argument("--n-reviews", type=int, default=2000)
     parser.add_argument("--only", choices=["detector", "replies"])
@@ -285,52 +226,49 @@ def main() -> None:
         f"{platform.system()}"
     )
     print(f"detector: {import_cost()}")
-    staff = json.loads((EVAL / "staff.json").read_text())
+    staff = benchmark_practice()
     detector = PhiDetector(staff["staff"])
     if args.only in (None, "detector"):
-        records = load(EVAL / "detector.jsonl")
-        for split in SPLITS:
+        records = load_jsonl(EVAL / "detector.jsonl")
+        for split in reply_splits(records):
             subset = [r for r in records if r["split"] == split]
-            if not subset:
-                continue  # heldout3 exists for the reply guard only
             result = evaluate_detector(subset, detector, errors=args.errors == split)
             print_detector(f"Detector, {split} split ({len(subset)} texts)", result)
         if args.reviews.exists():
             real_reviews(args.reviews, detector, args.n_reviews)
-    if args.only in (None, "replies") and (EVAL / "replies.jsonl").exists():
+    if args.only in (None, "replies") and replies:
         from common.phi.replies import ReplyGuard
         from services.search.replies.classifier import ReplyClassifier
 
         classifier = ReplyClassifier.load(args.model, ROOT / "models" / "topic-embedder")
         rules = ReplyGuard(detector, practice_phone=staff["practice_phone"])
         combined = ReplyGuard(detector, practice_phone=staff["practice_phone"], classifier=classifier)
-        replies = [r for name in REPLY_FILES if (EVAL / name).exists() for r in load(EVAL / name)]
         trained = json.loads((args.model / "manifest.json").read_text())
         print(
             f"\nReply guard, model {trained['version']} ({args.model}): trained on "
             f"{', '.join(trained['training_data']['splits'])} (its numbers there are training-set numbers); "
             f"never used for training or tuning: {', '.join(trained['training_data']['never_used'])}."
         )
+        config = practice_configuration()
         summary = []
-        for split in args.splits or REPLY_SPLITS:
+        for split in args.splits or reply_split_names:
             subset = [r for r in replies if r["split"] == split]
             if not subset:
                 continue
             row = [split]
-            config = practice_configuration(split)
             for name, guard in (("rules only", rules), ("rules + model", combined)):
                 r = evaluate_guard(subset, guard, errors=args.errors == split and name == "rules + model")
                 print_guard(f"Reply guard ({name}), {split} split", r)
                 row.append(_summary_cell(r))
             summary.append(row)
-            if config:
+            if any(r["id"] in config for r in subset):
                 row = [f"{split}+cfg"]
                 for name, model in (("rules only", None), ("rules + model", classifier)):
                     r = evaluate_guard(
                         subset,
                         None,
                         errors=args.errors == f"{split}+cfg" and name == "rules + model",
-                        configured=configured_guards(config, staff, model),
+                        configured=lambda record, model=model: practice_guard(record["id"], config, model),
                     )
                     print_guard(f"Reply guard ({name}), {split} split, each practice's staff and contacts set", r)
                     row.append(_summary_cell(r))

@@ -54,9 +54,14 @@ from common.phi.replies import (  # noqa: E402
     mask_display_name,
     mask_staff,
 )
+from evaluation.phi.sets import (  # noqa: E402
+    benchmark_practice,
+    practice_configuration,
+    practice_guard,
+    reply_records,
+)
 from services.search.replies.classifier import CATEGORIES, SAFE, softmax  # noqa: E402
 
-EVAL = ROOT / "evaluation" / "phi"
 OUT = ROOT / "models" / "reply-guard"
 ENCODER = ROOT / "models" / "topic-embedder"
 TRAIN_SPLITS = (
@@ -74,18 +79,6 @@ TRAIN_SPLITS = (
     "heldout11",
     "heldout12",
 )
-TRAIN_FILES = (
-    "replies.jsonl",
-    "train2_replies.jsonl",
-    "train3_replies.jsonl",
-    "train4_replies.jsonl",
-    "heldout7_replies.jsonl",
-    "heldout8_replies.jsonl",
-    "heldout9_replies.jsonl",
-    "heldout10_replies.jsonl",
-    "heldout11_replies.jsonl",
-    "heldout12_replies.jsonl",
-)
 NEVER_USED = ("heldout4", "heldout5", "heldout6", "heldout13")
 SEED = 20261128
 L2 = 1e-3  # default; the trained model uses the setting chosen from GRID
@@ -101,22 +94,7 @@ CACHE = Path("/tmp/radar-reply-guard-embeddings.npz")
 
 
 def load_replies() -> list[dict[str, Any]]:
-    rows = []
-    for name in TRAIN_FILES:
-        for line in (EVAL / name).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                r = json.loads(line)
-                if r["split"] in TRAIN_SPLITS:
-                    rows.append(r)
-    return rows
-
-
-def practice_staff() -> dict[str, list[str]]:
-    """Staff names per reply id (``<split>_staff.json``) and, under ``*``, the benchmark practice's."""
-    staff: dict[str, list[str]] = {"*": json.loads((EVAL / "staff.json").read_text())["staff"]}
-    for path in sorted(EVAL.glob("*_staff.json")):
-        staff.update(json.loads(path.read_text(encoding="utf-8")))
-    return staff
+    return [r for r in reply_records() if r["split"] in TRAIN_SPLITS]
 
 
 def embed_all(texts: list[str]) -> np.ndarray:
@@ -225,26 +203,15 @@ def reply_scores(rows: list[dict[str, Any]], sent_emb: dict[str, np.ndarray], mo
     return np.array(out)
 
 
-def rule_flags(rows: list[dict[str, Any]], staff: dict[str, list[str]]) -> np.ndarray:
+def rule_flags(rows: list[dict[str, Any]], config: dict[str, dict[str, list[str]]]) -> np.ndarray:
     """Whether the guard's rules alone flag each reply, with each practice's staff and contacts set.
 
     The model reads every sentence of a reply the rules pass, so the whole guard flags a reply when
     the rules do or the model's most unsafe window reaches the threshold: the threshold is chosen
     for that, the figure a practice sees."""
-    from common.phi import PhiDetector
-    from common.phi.replies import ReplyGuard
-
-    phone = json.loads((EVAL / "staff.json").read_text())["practice_phone"]
-    contacts: dict[str, list[str]] = {}
-    for path in sorted(EVAL.glob("*_contacts.json")):
-        contacts.update(json.loads(path.read_text(encoding="utf-8")))
     flags = []
     for r in rows:
-        guard = ReplyGuard(
-            PhiDetector([*staff["*"], *staff.get(r["id"], [])]),
-            practice_phone=phone,
-            practice_contacts=contacts.get(r["id"], []),
-        )
+        guard = practice_guard(r["id"], config)
         flags.append(not guard.check(r["reply"], r.get("review"), r.get("reviewer_display_name")).safe)
     return np.array(flags)
 
@@ -284,11 +251,12 @@ def cross_validate(
 
 def main() -> None:
     rows = load_replies()
-    staff = practice_staff()
+    config = practice_configuration()
+    base_staff = benchmark_practice()["staff"]
     for r in rows:
         # the model reads what the guard gives it (ReplyGuard.model_view): staff as "our colleague",
         # the reviewer's display name as "friend"
-        allow = StaffAllowList([*staff["*"], *staff.get(r["id"], [])])
+        allow = StaffAllowList([*base_staff, *config.get(r["id"], {"staff": []})["staff"]])
         name = r.get("reviewer_display_name")
         r["_marked"] = [mask_display_name(mask_staff(m.strip(), allow), name) for m in r.get("unsafe_sentences", [])]
         r["_sents"] = [
@@ -302,7 +270,7 @@ def main() -> None:
     sent_emb = {t: np.concatenate([e, context_features(t)]) for t, e in zip(texts, emb, strict=True)}
 
     # the settings by cross-validation (out-of-fold recall at out-of-fold false alarms <= TARGET_FAR)
-    rules = rule_flags(rows, staff)
+    rules = rule_flags(rows, config)
     grid = []
     for l2, share in GRID:
         result = cross_validate(rows, sent_emb, l2, share, rules)
