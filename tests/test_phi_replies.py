@@ -118,6 +118,21 @@ def test_a_name_from_the_review_is_not_repeated(guard: ReplyGuard) -> None:
         "There's free overflow parking in the garage across Mercer Street, and we validate.",
         "A DEXA scan is one of the easiest exams we do: you lie still on a padded table.",
         "Under federal privacy law we can only share treatment information with someone the patient has named.",
+        # the reader's own doctor or plan in advice to anyone
+        "Reports are written for doctors, so please reach out to your doctor's office with any questions.",
+        "Your doctor or one of our radiologists can talk through any concerns about radiation.",
+        "Since networks change, call us with your plan name and we'll check for you.",
+        # what things depend on, and what holds only sometimes
+        "Scan length varies by the type of MRI ordered.",
+        "You don't always need an order for a screening mammogram.",
+        # an explanation goes on in the next sentences, in the present tense and to any reader
+        "A thyroid ultrasound takes about 20 minutes. You lie on your back with a pillow under your shoulders, "
+        "and the gel goes over the front of the neck.",
+        "Generally, a breast MRI doesn't hurt. You lie on your stomach and an IV is placed for the contrast.",
+        "A DEXA scan measures bone density. It's quick and you stay fully clothed.",
+        # departments and streets are not people
+        "Anyone with a billing question can write to our Patient Accounts team.",
+        "There's free parking on Delmar Ave behind the building.",
         # refusing to discuss the case in public is the safe answer
         "We are not able to respond to questions about specific scans or bills here.",
         "We would like to discuss this further, but only privately, never online.",
@@ -146,6 +161,16 @@ def test_contact_details_staff_and_policy_statements_pass(guard: ReplyGuard, rep
         ("It turned out to be nothing, what a relief.", "clinical_detail"),
         ("The lump turned out to be a harmless cyst.", "clinical_detail"),
         ("Nice to see a familiar face in the waiting room again!", "patient_confirmation"),
+        # an explanation does not cover what follows it when that names a diagnosis or a next step
+        ("Generally MRIs take 45 minutes. You lie still while we image the torn ligament.", "clinical_detail"),
+        ("Most scans take 30 minutes. You will need another ultrasound in six months.", "clinical_detail"),
+        # the reader's doctor in something that happened, or beside a definite exam
+        ("Your doctor ordered the CT with contrast.", "patient_confirmation"),
+        ("Your doctor will go over the biopsy with you.", "patient_confirmation"),
+        (
+            "Rather than let this stand, we will lay out the timeline of the exam in a follow-up comment.",
+            "public_discussion",
+        ),
     ],
 )
 def test_the_same_words_about_someone_in_particular_are_still_flagged(guard: ReplyGuard, reply: str, kind: str) -> None:

@@ -115,6 +115,10 @@ _STREET_AFTER = re.compile(
     r"\s+(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Lane|Ln\.?|Drive|Way|Court|Ct\.?|Place|"
     r"Parkway|Pkwy\.?|Highway|Hwy\.?|Square|Plaza)\b"
 )
+_STREET_END = re.compile(
+    r"\s(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Court|Ct|Parkway|Pkwy|Highway|Hwy|Plaza)\.?$"
+)
+_TEAM_AFTER = re.compile(r"\s+(?i:team|department|dept\b|office|desk|unit|services|line|portal|staff)\b")
 _SENTENCE_START = re.compile(r"(?:^|[.!?]\s+|\n\s*|[\"“(]\s*)$")
 
 
@@ -200,8 +204,10 @@ class NameRecogniser:
     def __call__(self, text: str) -> Iterator[Span]:
         for span in self._find(text):
             # "my husband Jake" is a relative even when a technologist is called Jake too.
-            if _STREET_AFTER.match(text, span.end):
-                continue  # "Linden Avenue", "Mercer Street": a street, not a person
+            if _STREET_AFTER.match(text, span.end) or _STREET_END.search(text, span.start, span.end):
+                continue  # "Linden Avenue", "Mercer Street", "Delmar Ave": a street, not a person
+            if _TEAM_AFTER.match(text, span.end):
+                continue  # "our Patient Accounts team", "the Harbor office": a department or a site
             if span.source == "names.relation" or text[span.start : span.end] not in self.staff:
                 yield span
 

@@ -112,6 +112,8 @@ _HARMLESS_YOU = re.compile(
     r"talk|visit|get\s+in\s+touch|give\s+us)|"
     r"(?:call|reach|contact|email|ask|hear\s+from|speak\s+(?:with|to)|talk\s+(?:with|to)|help|assist|see|welcome|"
     r"serve|invite|encourage|thank|connect|support|update)\s+you\b|you\s+(?:are|'re)\s+welcome|for\s+you\s+to\s+call|"
+    # an offer: "call us and we'll check for you"
+    r"\b(?:we'll|we\s+will|we\s+can|we'd\s+be\s+(?:happy|glad)\s+to|happy\s+to|glad\s+to)\s+(?:[\w-]+\s+){1,3}?for\s+you\b|"
     r"we\s+hear\s+you|your\s+(?:feedback|review|comments?|kind\s+words|words|post|message|note|input|"
     r"perspective|concerns?|frustration|patience|time|trust|understanding|suggestions?|thoughts|praise|"
     r"recommendation|rating|experience|privacy|rights?|questions?|call)\b)",
@@ -211,7 +213,15 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:happy|glad|willing|like|want|wish|able|going|need|must)\s+to\s+(?:publicly\s+)?"
             r"(?:discuss|explain|go\s+over|clarify|share|address|respond\s+to|correct|detail|lay\s+out|walk\s+through)"
             r"\b[^.!?]*\b(?:here|publicly|public|online|in\s+this\s+(?:forum|thread|reply|response|post|space)|"
+            r"in\s+(?:a|another)\s+(?:follow-?up|separate)\s+(?:comment|reply|response|post)|"
             r"for\s+(?:everyone|all|other\s+readers|the\s+public|others))\b|"
+            # "we will lay out the timeline of the exam in a follow-up comment"
+            r"\b(?:we\s+will|we'll|we\s+are\s+going\s+to|we\s+intend\s+to|let\s+(?:us|me))\s+(?:publicly\s+)?"
+            r"(?:discuss|explain|go\s+over|clarify|share|address|detail|lay\s+out|walk\s+through|post|outline|describe)"
+            r"\s+(?:[\w-]+\s+){0,4}?(?:timeline|details|facts|what\s+happened|sequence\s+of\s+events|"
+            r"(?:the|your|her|his|this)\s+(?:visit|exam|scan|case|care|account|bill|records?|chart|results?|treatment|"
+            r"appointment|situation|events?))\b[^.!?]*\b(?:here|publicly|public|online|below|in\s+(?:this|a|another|"
+            r"our)\s+(?:follow-?up\s+|separate\s+)?(?:forum|thread|reply|response|post|comment|space))\b|"
             r"\b(?:set|setting)\s+the\s+record\s+straight\b|\bfor\s+the\s+record\b|\bthe\s+(?:real\s+)?facts\s+"
             r"(?:are|of\s+(?:this|the)\s+case)\b|\bthe\s+truth\s+is\b|\bwhat\s+(?:really|actually)\s+happened\b|"
             r"\b(?:our|the\s+practice's)\s+side\s+of\s+the\s+story\b|\b(?:contrary\s+to|despite)\s+"
@@ -315,7 +325,13 @@ _POLICY_MARKER = re.compile(
     r"for\s+(?:some|most|many|all|certain|a\s+lot\s+of)\b|as\s+a\s+general\s+(?:guide|rule|matter|policy)|"
     r"generally\s+speaking|in\s+most\s+cases|most\s+routine|an?\s+typical|is\s+standard|standard\s+practice|"
     r"walk-?ins?|open\s+(?:till|until|from)|every\s+(?:appointment|visit|exam|scan)|in\s+most\b|like\s+ours|"
-    r"plenty\s+of|many\s+(?:plans|insurers|people|patients|exams|scans)|"
+    r"plenty\s+of|(?:many|some|most|certain)\s+(?:insurance\s+|health\s+)?(?:plans|insurers|carriers|people|patients|"
+    r"exams|scans)|many\s+of\s+our\s+(?:locations|offices|sites|centers|centres|clinics)|"
+    # what something depends on, and statements that hold only sometimes: "scan length varies by the
+    # type of MRI", "you don't always need an order"
+    r"var(?:y|ies)\s+(?:\w+\s+){0,3}?(?:by|with|from|depending)|depends?\s+on|"
+    r"(?:don't|doesn't|do\s+not|does\s+not|isn't|aren't|won't|not)\s+always|"
+    r"(?:women|men|adults|children|kids|people|anyone)\s+(?:\d+|over|under|aged?|ages|between|starting)\b|"
     r"under\s+(?:federal\s+|state\s+)?(?:privacy\s+)?law|privacy\s+law\s+(?:means|requires|allows|prevents)|"
     r"^\W*(?:an?|most)\s+(?:[\w-]+\s+){0,2}?(?:MRIs?|CTs?|scans?|exams?|ultrasounds?|x-?rays?|DEXA|mammograms?|"
     r"biops(?:y|ies)|studies|study)\s+(?:is|are|measures?|uses?|takes?|involves?|lasts?|requires?|can)\b)\b",
@@ -329,6 +345,30 @@ _EVENT = re.compile(
 _GENERIC_YOUR = re.compile(
     r"your\s+(?:doctor|physician|provider|referring\s+(?:doctor|physician|provider)|plan|insurance|insurer|"
     r"health\s+plan)",
+    _I,
+)
+# The reader's own doctor or plan in advice to anyone: "reach out to your doctor's office", "your
+# doctor chooses which exam", "call us with your plan name".  Said of nothing that happened, it
+# confirms no visit here.
+_ADVICE_YOUR = re.compile(
+    r"\b(?:ask|call|contact|check\s+with|talk\s+(?:to|with)|speak\s+(?:to|with)|reach\s+out\s+to|consult|see|"
+    r"bring|have|check|verify|confirm|with|from|by|for)\s+(?:\w+\s+)?your\s+(?:own\s+)?"
+    r"(?:doctor|physician|provider|referring\s+(?:doctor|physician|provider)|plan|insurance|insurer|health\s+plan)\b|"
+    r"\byour\s+(?:own\s+)?(?:doctor|physician|provider|plan|insurance|insurer|health\s+plan)\s+"
+    r"(?:or\s+(?:[\w-]+\s+){1,5}?)?(?:may|might|can|could|will|would|should|usually|typically|often|chooses|"
+    r"decides|determines|orders|knows|is\s+the\s+best)\b",
+    _I,
+)
+# Words of continuing care: a sentence with them speaks of someone's next step, not of how an exam goes.
+_CONTINUING_CARE = re.compile(
+    r"\b(?:another|again|next|repeat|follow-?up|come\s+back|return|still|anymore|keep\s+taking)\b", _I
+)
+_DIAGNOSES = re.compile(
+    r"\b(?:tumou?rs?|cancer|malignan\w*|benign|mass(?:es)?|lesions?|nodules?|cysts?|fractures?|broken|torn|tears?|"
+    r"herniat\w+|stenosis|aneurysms?|strokes?|clots?|pregnan\w*|miscarriage|depress\w*|anxiety|bipolar|schizo\w*|"
+    r"PTSD|ADHD|HIV|STDs?|STIs?|hepatitis|diabet\w*|dementia|alzheimer\w*|addict\w*|overdose|diagnos\w*|"
+    r"positive|abnormal|infection|injur(?:y|ies)|illness|disease|disorder|arthritis|pneumonia|hernia|"
+    r"migraines?|seizures?|asthma|a-?fib|arrhythmi\w*|shows|reveals|confirms|indicates|suggests|found)\b",
     _I,
 )
 _NEGATED = re.compile(r"\b(?:not|never|cannot|unable|no\s+longer)\s+(?:\w+\s+){0,2}$|n't\s+(?:\w+\s+){0,2}$", _I)
@@ -347,9 +387,17 @@ indeed speed need needed feed breed exceed proceed succeed based related dedicat
     interested pleased delighted thrilled honored honoured excited talented devoted valued appreciated
     unneeded unlimited unrelated red bed shed seed weed embed"""
 _NOT_PAST = frozenset(_NOT_PAST_WORDS.split())
-_NOT_BEFORE_PAST = frozenset(
-    ["is", "are", "be", "been", "being", "am", "get", "gets", "the", "a", "an", "our", "your", "their", "its", "any"]
-)
+# after these a verb is in its base form: "doesn't hurt", "will cost" (an "-n't" ends in the word "t")
+_TAKES_BASE_FORM_WORDS = "do does will can may might should would could must shall to let lets not"
+_TAKES_BASE_FORM = frozenset(_TAKES_BASE_FORM_WORDS.split())
+_TAKES_BASE_FORM_NT_WORDS = "don doesn won can shouldn wouldn couldn mustn"
+_TAKES_BASE_FORM_NT = frozenset(_TAKES_BASE_FORM_NT_WORDS.split())
+# "-ed" after these is a present passive or an adjective: "parents are encouraged", "the signed
+# report", "you stay fully clothed"
+_NOT_BEFORE_PAST_WORDS = """
+is are be been being am get gets the a an our your their its any
+    fully properly completely partially highly specially stay stays remain remains feel feels look looks"""
+_NOT_BEFORE_PAST = frozenset(_NOT_BEFORE_PAST_WORDS.split())
 _WISH = re.compile(
     r"\b(?:(?:so\s+)?(?:glad|happy|relieved|thrilled|delighted)(?!\s+to\b)|hope|hoping|congrat\w*|"
     r"(?:good|great|wonderful|fantastic)\s+news|best\s+wishes|wishing|speedy|get\s+well)\b",
@@ -516,23 +564,30 @@ class ReplyGuard:
     # --- findings ---------------------------------------------------------------------------
 
     def _findings(self, reply: str, review: str | None, display_name: str | None) -> Iterator[Finding]:
+        explained = False  # an earlier sentence explained how things go for anyone
         for sentence in _sentences(reply):
-            yield from self._sentence_findings(reply, sentence)
+            policy = _is_policy(sentence.text) or (explained and _continues_explainer(sentence.text))
+            yield from self._sentence_findings(reply, sentence, policy)
+            explained = explained or policy
         yield from self._identifier_findings(reply, review, display_name)
 
-    def _sentence_findings(self, reply: str, s: _Sentence) -> Iterator[Finding]:
+    def _sentence_findings(self, reply: str, s: _Sentence, policy: bool) -> Iterator[Finding]:
         generic = bool(_GENERIC_PEOPLE.search(s.text))
-        policy = _is_policy(s.text)
+        advice = [m.span() for m in _ADVICE_YOUR.finditer(s.text)] if _tells_nothing_that_happened(s.text) else []
         for kind, pattern in _RULES:
             for m in pattern.finditer(s.text):
                 if generic and kind == CONFIRMATION and m.group().lower().startswith("their "):
                     continue  # "anyone who needs a copy of their images": no one in particular
-                if policy and kind == CONFIRMATION and _GENERIC_YOUR.fullmatch(m.group()):
+                any_readers = policy or any(a <= m.start() < b for a, b in advice)
+                if kind == CONFIRMATION and any_readers and _GENERIC_YOUR.fullmatch(m.group()):
                     continue  # "a referral from your physician is required": any reader's physician
                 if kind == PUBLIC and _declines_publicly(s.text, m):
                     continue  # "we can't respond to questions about specific scans here"
                 yield _finding(reply, kind, s.start + m.start(), s.start + m.end())
-        personal = (_about_someone(s.text) and not policy) or bool(_APOLOGY.search(s.text))
+        unadvised = s.text
+        for a, b in reversed(advice):
+            unadvised = unadvised[:a] + " " * (b - a) + unadvised[b:]
+        personal = (_about_someone(unadvised) and not policy) or bool(_APOLOGY.search(s.text))
         if personal:
             for m in _CLINICAL_TERMS.finditer(s.text):
                 if not _AFTER_A_TITLE.search(s.text, 0, m.start()):
@@ -751,11 +806,28 @@ def context_features(sentence: str) -> list[float]:
     ]
 
 
+def _tells_nothing_that_happened(sentence: str) -> bool:
+    """No event, past tense, day or time, and no definite clinical thing ("the MRI", "those results")."""
+    happened = _EVENT.search(sentence) or _past_tense(sentence) or _WHEN.search(sentence)
+    return not (happened or _DEFINITE_CLINICAL.search(sentence))
+
+
+def _continues_explainer(sentence: str) -> bool:
+    """Whether a sentence after a general explanation goes on with it ("You lie on your stomach, and an
+    IV is placed for the contrast"): it tells nothing that happened, names no diagnosis or finding and
+    speaks of no next step in someone's care.  "The scan" and "the neck" are the explained exam's."""
+    happened = _EVENT.search(sentence) or _past_tense(sentence) or _WHEN.search(sentence)
+    return not (happened or _DIAGNOSES.search(sentence) or _CONTINUING_CARE.search(sentence))
+
+
 def _past_tense(sentence: str) -> bool:
     """Whether a verb in the past tense occurs: something happened ("the tumour shrank")."""
     words = re.findall(r"[a-z]+", sentence.lower())
-    for before, w in zip(["", *words], words, strict=False):
+    for before2, before, w in zip(["", "", *words], ["", *words], words, strict=False):
         if w in _IRREGULAR_PAST:
+            # "doesn't hurt", "will cost", "you can put": the same word as a present or base form
+            if before in _TAKES_BASE_FORM or (before == "t" and before2 in _TAKES_BASE_FORM_NT):
+                continue
             return True
         # "-ed" after "is/are" or a determiner is a present passive or an adjective ("parents are
         # encouraged", "the signed report"), not something that happened
