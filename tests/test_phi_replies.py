@@ -133,6 +133,13 @@ def test_a_name_from_the_review_is_not_repeated(guard: ReplyGuard) -> None:
         # departments and streets are not people
         "Anyone with a billing question can write to our Patient Accounts team.",
         "There's free parking on Delmar Ave behind the building.",
+        # prices and coverage for everyone, holidays, roles and idioms
+        "Our self-pay price is a flat $120 for a basic visit for anyone without insurance.",
+        "Most dental plans cap benefits at an annual maximum, often between $1,000 and $2,000.",
+        "We close early on Christmas Eve and New Year's Eve.",
+        "Please write to our Patient Safety Officer, Joan Pike.",
+        "Sorry the portal is being a pain! Our billing office can walk you through any statement.",
+        "Requests for images from attorneys require an authorization signed by the patient.",
         # refusing to discuss the case in public is the safe answer
         "We are not able to respond to questions about specific scans or bills here.",
         "We would like to discuss this further, but only privately, never online.",
@@ -161,6 +168,8 @@ def test_contact_details_staff_and_policy_statements_pass(guard: ReplyGuard, rep
         ("It turned out to be nothing, what a relief.", "clinical_detail"),
         ("The lump turned out to be a harmless cyst.", "clinical_detail"),
         ("Nice to see a familiar face in the waiting room again!", "patient_confirmation"),
+        ("Always great to see familiar faces like yours in the lobby.", "patient_confirmation"),
+        ("Glad your score came back low!", "patient_confirmation"),
         # an explanation does not cover what follows it when that names a diagnosis or a next step
         ("Generally MRIs take 45 minutes. You lie still while we image the torn ligament.", "clinical_detail"),
         ("Most scans take 30 minutes. You will need another ultrasound in six months.", "clinical_detail"),

@@ -35,7 +35,8 @@ def test_a_disclosure_inside_a_run_on_sentence_is_found(guard: ReplyGuard, reply
     result = guard.check(reply)
     assert not result.safe
     finding = next(f for f in result.findings if f.source == "model")
-    assert (finding.type, finding.start, finding.end) == ("clinical_detail", 0, len(reply))
+    # the span is the whole sentence; the category is the model's best guess for its most unsafe window
+    assert (finding.start, finding.end) == (0, len(reply))
     assert DISCLOSURE not in result.suggestion
 
 

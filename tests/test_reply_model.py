@@ -48,7 +48,7 @@ def test_the_classifier_loads_and_its_manifest_names_what_it_was_trained_on(clas
     assert manifest["categories"] == list(CATEGORIES)
     assert classifier.threshold == manifest["threshold"]
     assert 0.0 < classifier.threshold < 1.0
-    held_out = {"heldout4", "heldout5", "heldout6", "heldout13"}
+    held_out = {"heldout4", "heldout5", "heldout6", "heldout14", "heldout15"}
     assert held_out <= set(manifest["training_data"]["never_used"])
     assert not held_out & set(manifest["training_data"]["splits"])
     assert {"train4", "heldout7", "heldout9", "heldout11"} <= set(manifest["training_data"]["splits"])
@@ -91,6 +91,27 @@ def test_a_head_of_the_wrong_shape_is_refused_even_with_a_matching_checksum(tmp_
     manifest["files"]["head.npz"]["sha256"] = sha256_file(target / "head.npz")
     (target / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelIntegrityError, match="does not match"):
+        ReplyClassifier.load(target, ENCODER)
+
+
+def test_a_hidden_layer_that_does_not_fit_the_output_layer_is_refused(tmp_path: Path) -> None:
+    from services.sentiment.model import sha256_file
+
+    target = _copy(tmp_path)
+    np.savez(
+        target / "head.npz",
+        weight=np.zeros((len(CATEGORIES), 32)),
+        bias=np.zeros(len(CATEGORIES)),
+        threshold=0.5,
+        categories=np.array(CATEGORIES),
+        hidden_weight=np.zeros((64, 391)),
+        hidden_bias=np.zeros(64),
+    )
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest["files"]["head.npz"]["sha256"] = sha256_file(target / "head.npz")
+    manifest["threshold"] = 0.5
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelIntegrityError, match="hidden layer does not fit"):
         ReplyClassifier.load(target, ENCODER)
 
 

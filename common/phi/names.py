@@ -54,7 +54,7 @@ north south east west northside southside downtown main street avenue road suite
 reading lab labs service services billing insurance results report appointment appointments
 portal resources relations advocate experience education forms information coordinator manager
 access administration diagnostic diagnostics outreach department made
-director administrator privacy
+director administrator privacy safety officer liaison navigator representative quality compliance
 """
 # Places that are also first names in some locale ("Florida", "Dallas", "India"): not names
 # unless the context says so ("my daughter Georgia").  Towns are identifiers too, but the address
@@ -119,6 +119,7 @@ _STREET_END = re.compile(
     r"\s(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Court|Ct|Parkway|Pkwy|Highway|Hwy|Plaza)\.?$"
 )
 _TEAM_AFTER = re.compile(r"\s+(?i:team|department|dept\b|office|desk|unit|services|line|portal|staff)\b")
+_HOLIDAY_BEFORE = re.compile(r"\b(?:Christmas|Year['’]?s)\s+$")
 _SENTENCE_START = re.compile(r"(?:^|[.!?]\s+|\n\s*|[\"“(]\s*)$")
 
 
@@ -206,6 +207,8 @@ class NameRecogniser:
             # "my husband Jake" is a relative even when a technologist is called Jake too.
             if _STREET_AFTER.match(text, span.end) or _STREET_END.search(text, span.start, span.end):
                 continue  # "Linden Avenue", "Mercer Street", "Delmar Ave": a street, not a person
+            if text[span.start : span.end] == "Eve" and _HOLIDAY_BEFORE.search(text, 0, span.start):
+                continue  # "Christmas Eve", "New Year's Eve"
             if _TEAM_AFTER.match(text, span.end):
                 continue  # "our Patient Accounts team", "the Harbor office": a department or a site
             if span.source == "names.relation" or text[span.start : span.end] not in self.staff:

@@ -66,7 +66,7 @@ _CONDITIONS = (
     r"tumou?rs?|cancer|malignan\w*|benign|mass(?:es)?|lesions?|nodules?|cysts?|fractures?|broken|torn|tears?|"
     r"herniat\w+|discs?|stenosis|aneurysms?|strokes?|blood\s+clots?|pregnan\w*|miscarriage|depress\w*|anxiety|"
     r"anxious|bipolar|schizo\w*|PTSD|ADHD|HIV|STDs?|STIs?|hepatitis|diabet\w*|dementia|alzheimer\w*|addict\w*|"
-    r"substance|opioids?|overdose|diagnos\w*|conditions?|symptoms?|pain|results?|findings|reports?|"
+    r"substance|opioids?|overdose|diagnos\w*|conditions?|symptoms?|(?<!being\sa\s)(?<!such\sa\s)(?<!real\s)pain|results?|findings|reports?|"
     r"(?<!good\s)(?<!great\s)(?<!first\s)(?<!lasting\s)impression|"
     r"positive|abnormal|normal|claustrophob\w*|panic|implants?|pacemakers?|allerg\w*|kidneys?|infection|"
     r"inflammation|arthritis|injur(?:y|ies)|illness|disease|disorder|mental\s+health|psychiatric|dose|"
@@ -114,6 +114,8 @@ _HARMLESS_YOU = re.compile(
     r"serve|invite|encourage|thank|connect|support|update)\s+you\b|you\s+(?:are|'re)\s+welcome|for\s+you\s+to\s+call|"
     # an offer: "call us and we'll check for you"
     r"\b(?:we'll|we\s+will|we\s+can|we'd\s+be\s+(?:happy|glad)\s+to|happy\s+to|glad\s+to)\s+(?:[\w-]+\s+){1,3}?for\s+you\b|"
+    # the review's own words, and walking anyone through something
+    r"\b(?:you're|you\s+are)\s+(?:describing|referring\s+to|asking\s+about)|walk\s+you\s+through|"
     r"we\s+hear\s+you|your\s+(?:feedback|review|comments?|kind\s+words|words|post|message|note|input|"
     r"perspective|concerns?|frustration|patience|time|trust|understanding|suggestions?|thoughts|praise|"
     r"recommendation|rating|experience|privacy|rights?|questions?|call)\b)",
@@ -131,7 +133,8 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"procedures?|results?|report|images?|films?|referral|order|orders|prescription|treatment|diagnosis|"
             r"care\s+team|doctor|physician|radiologist|technologist|tech|check-?in|stay|wait|waiting\s+time|"
             r"bill|balance|claim|co-?pay|deductible|insurance|plan|session|consult\w*|mammogram|MRI|CT|"
-            r"ultrasound|x-?ray|biopsy|surgery|condition|case|history|portal|time\s+(?:here|with\s+us))\b",
+            r"ultrasound|x-?ray|biopsy|surgery|condition|case|history|portal|scores?|numbers|levels?|"
+            r"time\s+(?:here|with\s+us))\b",
             _I,
         ),
     ),
@@ -178,7 +181,8 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"account|profile)\b|"
             r"\bfor\s+(?:being|staying)\s+(?:with\s+us|part\s+of\s+our\s+(?:practice|family|clinic|center|centre))\b|"
             r"\b(?:your|her|his)\s+(?:intake|registration|consent|history|screening|insurance)\s+forms?\b|"
-            r"\bfamiliar\s+faces?\b|\bwelcome\s+(?:you|her|him)\s+back\b|\bsee\s+(?:you|her|him)\s+(?:again|back|at\s+your\s+next)\b|"
+            r"\b(?:see|seeing|saw|seen|was|were|is|nice|good|great|lovely|always)\s+(?:\w+\s+)?(?:a\s+)?familiar\s+faces?\b|"
+            r"\bfamiliar\s+faces?\s+(?:in|at|around|back)\b|\bwelcome\s+(?:you|her|him)\s+back\b|\bsee\s+(?:you|her|him)\s+(?:again|back|at\s+your\s+next)\b|"
             # having them in, caring for them, their visit seen from the practice's side
             r"\b(?:take|took|taking)\s+care\s+of\s+(?:you|her|him|them)\b|"
             r"\b(?:for|after)\s+(?:coming|stopping|dropping)\s+(?:in|by)\b"
@@ -201,7 +205,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"films?|readings?|biops(?:y|ies))\s+(?:were|was|came\s+back|showed|show|are|is|revealed|confirmed)\b|"
             # an outcome told in the past tense: "it turned out to be nothing", "it came back clear"
             r"\b(?:turned\s+out\s+to\s+be|came\s+back)\s+(?:(?:an?|just\s+an?)\s+(?:harmless|benign|simple|small|"
-            r"tiny|minor)\b|nothing|normal|clear|fine|negative|benign|positive|"
+            r"tiny|minor)\b|nothing|normal|clear|fine|negative|benign|positive|low|high|elevated|borderline|"
             r"cancer|malignant)\b",
             _I,
         ),
@@ -325,12 +329,13 @@ _POLICY_MARKER = re.compile(
     r"for\s+(?:some|most|many|all|certain|a\s+lot\s+of)\b|as\s+a\s+general\s+(?:guide|rule|matter|policy)|"
     r"generally\s+speaking|in\s+most\s+cases|most\s+routine|an?\s+typical|is\s+standard|standard\s+practice|"
     r"walk-?ins?|open\s+(?:till|until|from)|every\s+(?:appointment|visit|exam|scan)|in\s+most\b|like\s+ours|"
-    r"plenty\s+of|(?:many|some|most|certain)\s+(?:insurance\s+|health\s+)?(?:plans|insurers|carriers|people|patients|"
+    r"plenty\s+of|(?:many|some|most|certain)\s+(?:[\w-]+\s+)?(?:plans|insurers|carriers|people|patients|"
     r"exams|scans)|many\s+of\s+our\s+(?:locations|offices|sites|centers|centres|clinics)|"
     # what something depends on, and statements that hold only sometimes: "scan length varies by the
     # type of MRI", "you don't always need an order"
     r"var(?:y|ies)\s+(?:\w+\s+){0,3}?(?:by|with|from|depending)|depends?\s+on|"
-    r"(?:don't|doesn't|do\s+not|does\s+not|isn't|aren't|won't|not)\s+always|"
+    r"(?:don't|doesn't|do\s+not|does\s+not|isn't|aren't|won't|not)\s+always|requires?\b|"
+    r"at\s+most\s+(?:[\w-]+\s+)?(?:centers|centres|practices|offices|clinics|places|facilities)|"
     r"(?:women|men|adults|children|kids|people|anyone)\s+(?:\d+|over|under|aged?|ages|between|starting)\b|"
     r"under\s+(?:federal\s+|state\s+)?(?:privacy\s+)?law|privacy\s+law\s+(?:means|requires|allows|prevents)|"
     r"^\W*(?:an?|most)\s+(?:[\w-]+\s+){0,2}?(?:MRIs?|CTs?|scans?|exams?|ultrasounds?|x-?rays?|DEXA|mammograms?|"
@@ -610,7 +615,9 @@ class ReplyGuard:
                 yield _finding(reply, APPOINTMENT, s.start + m.start(), s.start + m.end())
         for m in _GREETING_TO.finditer(s.text):
             yield _finding(reply, NAMING, s.start + m.start(), s.start + m.end())
-        for m in _MONEY.finditer(s.text):
+        # a price list for anyone ("a flat self-pay price of $99 for everyone") is not someone's bill
+        price_list = policy or (generic and not personal and not _past_tense(s.text))
+        for m in () if price_list else _MONEY.finditer(s.text):
             yield _finding(reply, FINANCIAL, s.start + m.start(), s.start + m.end())
 
     def _model_findings(self, reply: str, rule_findings: list[Finding], display_name: str | None) -> list[Finding]:

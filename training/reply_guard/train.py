@@ -3,9 +3,9 @@
     .venv/bin/python training/reply_guard/train.py            # writes head.npz + manifest.json
 
 Data: the replies of the dev, heldout, heldout2 and heldout3 splits (evaluation/phi/replies.jsonl),
-the hand-written training replies of ``train2``, ``train3`` and ``train4`` and the spent held-out
-sets ``heldout7`` to ``heldout12`` (their own files).  heldout4, heldout5, heldout6 and heldout13 are
-never read here.  The model reads
+the hand-written training replies of ``train2`` to ``train5`` and the spent held-out
+sets ``heldout7`` to ``heldout13`` (their own files).  heldout4, heldout5, heldout6, heldout14 and
+heldout15 are never read here.  The model reads
 what the guard reads: each sentence, or for a sentence over ``WINDOW_WORDS`` words its overlapping
 word windows (``common.phi.replies._windows``).  Labels are per reply, the classifier per window:
 
@@ -19,9 +19,12 @@ word windows (``common.phi.replies._windows``).  Labels are per reply, the class
 * the reason ``phi`` (Safe Harbor identifiers) is the detector's job: replies whose only reason
   it is are left out.
 
-Model: multinomial logistic regression with L2 on the 384-dim unit-norm sentence embedding and the
-guard's seven 0/1 context cues (``common.phi.replies.CONTEXT_FEATURES``)
-(numpy, full-batch gradient descent; scikit-learn is not a runtime dependency).  The practice's
+Model: a softmax over one layer of ``HIDDEN`` ReLU units, L2 on the weights, reading the 384-dim
+unit-norm sentence embedding and the guard's seven 0/1 context cues
+(``common.phi.replies.CONTEXT_FEATURES``) (numpy, full-batch Adam; the runtime is
+``services.search.replies.classifier.Head``).  Up to model v8 the head was linear; on the same data
+and cross-validation the hidden layer raised out-of-fold guard recall at 0.06 false alarms from
+0.961 to 0.976 (round 12), since a cue changes what the words mean rather than adding to them.  The practice's
 staff (``staff.json`` and each split's ``<split>_staff.json``) are written "our colleague", as
 the guard does.  Two settings are chosen by 5-fold cross-validation grouped by reply, on the
 training replies only: the L2 strength and the share of the loss given to the ``safe`` class
@@ -60,7 +63,7 @@ from evaluation.phi.sets import (  # noqa: E402
     practice_guard,
     reply_records,
 )
-from services.search.replies.classifier import CATEGORIES, SAFE, softmax  # noqa: E402
+from services.search.replies.classifier import CATEGORIES, SAFE, Head, softmax  # noqa: E402
 
 OUT = ROOT / "models" / "reply-guard"
 ENCODER = ROOT / "models" / "topic-embedder"
@@ -72,20 +75,24 @@ TRAIN_SPLITS = (
     "train2",
     "train3",
     "train4",
+    "train5",
     "heldout7",
     "heldout8",
     "heldout9",
     "heldout10",
     "heldout11",
     "heldout12",
+    "heldout13",
 )
-NEVER_USED = ("heldout4", "heldout5", "heldout6", "heldout13")
+NEVER_USED = ("heldout4", "heldout5", "heldout6", "heldout14", "heldout15")
 SEED = 20261128
 L2 = 1e-3  # default; the trained model uses the setting chosen from GRID
-SAFE_SHARE = 1 / 7  # share of the loss carried by the safe class (1/7: all classes equal)
-GRID = [(l2, share) for l2 in (1e-5, 1e-4, 1e-3, 1e-2) for share in (1 / 7, 1 / 4, 1 / 2)]
-EPOCHS = 1500
-LR = 2.0
+SAFE_SHARE = 1 / 4  # share of the loss carried by the safe class (1/7 would be all classes equal)
+# 1e-2 and a safe share of 1/7 lost on every comparison with the linear head (round 11) and the MLP
+GRID = [(l2, share) for l2 in (1e-4, 1e-3) for share in (1 / 4, 1 / 2)]
+HIDDEN = 64  # ReLU units between the features and the softmax
+EPOCHS = 300  # full-batch Adam steps
+LR = 0.01
 FOLDS = 5
 # out-of-fold false-alarm rate of the whole guard (rules or model) on the safe training replies: the
 # target is 0.10 on new replies, and new authors' safe replies have run above the training ones
@@ -110,14 +117,16 @@ def embed_all(texts: list[str]) -> np.ndarray:
     return emb
 
 
-def fit(
-    x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = L2, safe_share: float = SAFE_SHARE
-) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted multinomial logistic regression, L2 on the weights, full-batch gradient descent."""
-    k = len(CATEGORIES)
+def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = L2, safe_share: float = SAFE_SHARE) -> Head:
+    """Weighted softmax over one ReLU layer, L2 on the weights, full-batch Adam (fixed seed)."""
+    k, d = len(CATEGORIES), x.shape[1]
     rng = np.random.default_rng(SEED)
-    weight = rng.normal(0, 0.01, size=(k, x.shape[1]))
-    bias = np.zeros(k)
+    params = [
+        rng.normal(0, np.sqrt(2 / d), size=(d, HIDDEN)),  # hidden weight, [inputs, hidden] while training
+        np.zeros(HIDDEN),
+        rng.normal(0, np.sqrt(1 / HIDDEN), size=(HIDDEN, k)),
+        np.zeros(k),
+    ]
     onehot = np.eye(k)[y]
     # balance the classes: the safe class carries ``safe_share`` of the total weight, the unsafe
     # classes share the rest equally
@@ -125,16 +134,25 @@ def fit(
     share = np.full(k, (1 - safe_share) / (k - 1))
     share[CATEGORIES.index(SAFE)] = safe_share
     sw = w / np.maximum(class_w[y], 1e-9) * share[y]
-    for _ in range(EPOCHS):
-        p = softmax(x @ weight.T + bias)
-        g = (p - onehot) * sw[:, None]
-        weight -= LR * (g.T @ x + l2 * weight)
-        bias -= LR * g.sum(axis=0)
-    return weight, bias
+    first, second = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params]
+    beta1, beta2 = 0.9, 0.999
+    for step in range(1, EPOCHS + 1):
+        w1, b1, w2, b2 = params
+        h = np.maximum(x @ w1 + b1, 0)
+        g = (softmax(h @ w2 + b2) - onehot) * sw[:, None]
+        gh = g @ w2.T * (h > 0)
+        grads = (x.T @ gh + l2 * w1, gh.sum(axis=0), h.T @ g + l2 * w2, g.sum(axis=0))
+        for i, grad in enumerate(grads):
+            first[i] = beta1 * first[i] + (1 - beta1) * grad
+            second[i] = beta2 * second[i] + (1 - beta2) * grad * grad
+            m_hat, v_hat = first[i] / (1 - beta1**step), second[i] / (1 - beta2**step)
+            params[i] = params[i] - LR * m_hat / (np.sqrt(v_hat) + 1e-8)
+    w1, b1, w2, b2 = params
+    return Head(weight=w2.T.copy(), bias=b2, threshold=0.0, hidden_weight=w1.T.copy(), hidden_bias=b1)
 
 
-def _most_unsafe(windows: list[str], sent_emb: dict[str, np.ndarray], model: Any) -> str:
-    scores = 1 - softmax(np.stack([sent_emb[s] for s in windows]) @ model[0].T + model[1])[:, -1]
+def _most_unsafe(windows: list[str], sent_emb: dict[str, np.ndarray], model: Head) -> str:
+    scores = 1 - model.probabilities(np.stack([sent_emb[s] for s in windows]))[:, -1]
     return windows[int(np.argmax(scores))]
 
 
@@ -147,7 +165,10 @@ def build_examples(rows: list[dict[str, Any]], sent_emb: dict[str, np.ndarray], 
     safe = CATEGORIES.index(SAFE)
 
     def add(n: int, window: str, c: int, w: float) -> None:
-        ri.append(n), si.append(window), cls.append(c), wt.append(w)
+        ri.append(n)
+        si.append(window)
+        cls.append(c)
+        wt.append(w)
 
     for n, r in enumerate(rows):
         if r["label"] == "safe":
@@ -185,7 +206,7 @@ def build_examples(rows: list[dict[str, Any]], sent_emb: dict[str, np.ndarray], 
 
 def train(
     rows: list[dict[str, Any]], sent_emb: dict[str, np.ndarray], l2: float = L2, safe_share: float = SAFE_SHARE
-) -> tuple[np.ndarray, np.ndarray]:
+) -> Head:
     model = None
     for _ in range(2):  # first pass: one-window examples only; second: with the chosen windows
         _, si, cls, wt = build_examples(rows, sent_emb, model)
@@ -195,10 +216,10 @@ def train(
     return model
 
 
-def reply_scores(rows: list[dict[str, Any]], sent_emb: dict[str, np.ndarray], model: Any) -> np.ndarray:
+def reply_scores(rows: list[dict[str, Any]], sent_emb: dict[str, np.ndarray], model: Head) -> np.ndarray:
     out = []
     for r in rows:
-        p = softmax(np.stack([sent_emb[s] for s in r["_windows"]]) @ model[0].T + model[1])
+        p = model.probabilities(np.stack([sent_emb[s] for s in r["_windows"]]))
         out.append(float((1 - p[:, -1]).max()))
     return np.array(out)
 
@@ -282,21 +303,20 @@ def main() -> None:
     cv = {**cv, "grid": [{k: g[k] for k in ("l2", "safe_share", "threshold", "oof_guard_recall")} for g in grid]}
     print("chosen:", json.dumps({k: v for k, v in cv.items() if k != "grid"}))
 
-    weight, bias = train(rows, sent_emb, l2, safe_share)
+    model = train(rows, sent_emb, l2, safe_share)
     OUT.mkdir(parents=True, exist_ok=True)
     head = OUT / "head.npz"
-    with head.open("wb") as fh:
-        np.savez(
-            fh,
-            weight=weight.astype(np.float32).astype(np.float64),
-            bias=bias,
-            threshold=np.float64(threshold),
-            categories=np.array(CATEGORIES),
-        )
-    n_examples = len(build_examples(rows, sent_emb, (weight, bias))[0])
+    Head(
+        weight=model.weight.astype(np.float32).astype(np.float64),
+        bias=model.bias,
+        threshold=threshold,
+        hidden_weight=np.asarray(model.hidden_weight, dtype=np.float32).astype(np.float64),
+        hidden_bias=model.hidden_bias,
+    ).save(head)
+    n_examples = len(build_examples(rows, sent_emb, model)[0])
     manifest = {
         "name": "reply-guard",
-        "version": "8.0.0",
+        "version": "9.0.0",
         "task": "sentence-level classifier of unsafe content in a practice's public reply to a review (HIPAA)",
         "encoder": "models/topic-embedder (int8 ONNX all-MiniLM-L6-v2, mean pooling, unit norm; not fine-tuned)",
         "input": f"each sentence; a sentence over {WINDOW_WORDS} words as overlapping {WINDOW_WORDS}-word windows; "
@@ -304,9 +324,9 @@ def main() -> None:
         "context_features": list(CONTEXT_FEATURES),
         "head_file": "head.npz",
         "categories": list(CATEGORIES),
-        "head": "multinomial logistic regression, softmax(embedding @ weight.T + bias), L2 "
-        f"{l2}, safe class {safe_share:.3f} of the loss (unsafe classes equal), {EPOCHS} full-batch gradient "
-        f"steps, seed {SEED}; L2 and safe share chosen by grouped 5-fold cross-validation",
+        "head": f"softmax(weight @ relu(hidden_weight @ features + hidden_bias) + bias), {HIDDEN} hidden units, L2 "
+        f"{l2}, safe class {safe_share:.3f} of the loss (unsafe classes equal), {EPOCHS} full-batch Adam steps "
+        f"(learning rate {LR}), seed {SEED}; L2 and safe share chosen by grouped 5-fold cross-validation",
         "decision": "a sentence is flagged when 1 - P(safe) >= threshold; its category is the most probable unsafe one",
         "threshold": threshold,
         "cross_validation": cv,

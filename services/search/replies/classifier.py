@@ -2,9 +2,9 @@
 
 Each sentence of a draft reply is embedded by the sentence encoder the project already ships
 (``models/topic-embedder``: int8 ONNX all-MiniLM-L6-v2, loaded and checksum-verified by
-:class:`services.sentiment.topics.TopicTagger`) and a multinomial logistic regression
-(``models/reply-guard/head.npz``, trained by ``training/reply_guard/train.py``) gives the
-probability of each category: the six kinds of disclosure the rules look for, and ``safe``.  Beside
+:class:`services.sentiment.topics.TopicTagger`) and a small head (``models/reply-guard/head.npz``,
+trained by ``training/reply_guard/train.py``: a softmax layer, since model v9 after one ReLU layer)
+gives the probability of each category: the six kinds of disclosure the rules look for, and ``safe``.  Beside
 the embedding the head reads a few cues the rules compute (``common.phi.replies.CONTEXT_FEATURES``:
 does the sentence speak of a particular person, of an event, of policy for anyone).  A
 sentence is flagged when ``1 - P(safe) >= threshold`` (the threshold is chosen by cross-validation
@@ -56,6 +56,44 @@ def sentence_features(embeddings: np.ndarray, sentences: Sequence[str], with_con
 
 
 @dataclass(frozen=True)
+class Head:
+    """The classifier on top of the sentence features: softmax(weight · h + bias), where h is the
+    input itself (a multinomial logistic regression) or, with ``hidden_weight``, one ReLU layer of it.
+
+    The hidden layer is there because the context cues change what the words mean: "results" with
+    "past tense" and "addresses the reader" is a disclosure, "results" with "policy" is not, and a
+    linear head can only add the two up."""
+
+    weight: np.ndarray  # [categories, inputs] or [categories, hidden]
+    bias: np.ndarray  # [categories]
+    threshold: float
+    hidden_weight: np.ndarray | None = None  # [hidden, inputs]
+    hidden_bias: np.ndarray | None = None  # [hidden]
+
+    @property
+    def input_width(self) -> int:
+        return int((self.weight if self.hidden_weight is None else self.hidden_weight).shape[1])
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """[n, len(CATEGORIES)] class probabilities of the [n, input_width] features ``x``."""
+        if self.hidden_weight is not None:
+            x = np.maximum(x @ self.hidden_weight.T + self.hidden_bias, 0.0)
+        return softmax(x @ self.weight.T + self.bias)
+
+    def save(self, path: Path) -> None:
+        arrays: dict[str, Any] = {
+            "weight": self.weight,
+            "bias": self.bias,
+            "threshold": np.float64(self.threshold),
+            "categories": np.array(CATEGORIES),
+        }
+        if self.hidden_weight is not None:
+            arrays |= {"hidden_weight": self.hidden_weight, "hidden_bias": self.hidden_bias}
+        with path.open("wb") as fh:
+            np.savez(fh, **arrays)
+
+
+@dataclass(frozen=True)
 class SentenceVerdict:
     category: str  # the most probable unsafe category
     unsafe_probability: float  # 1 - P(safe)
@@ -65,11 +103,10 @@ class SentenceVerdict:
 class ReplyClassifier:
     """Sentence-level classifier; thread-safe (the ONNX session is, the head is read-only)."""
 
-    def __init__(self, encoder: Any, weight: np.ndarray, bias: np.ndarray, threshold: float, version: str) -> None:
+    def __init__(self, encoder: Any, head: Head, version: str) -> None:
         self._encoder = encoder
-        self._weight = weight
-        self._bias = bias
-        self.threshold = threshold
+        self._head = head
+        self.threshold = head.threshold
         self.version = version
 
     @classmethod
@@ -78,19 +115,19 @@ class ReplyClassifier:
         from services.sentiment.topics import TopicTagger
 
         manifest = verify_directory(Path(directory))
-        weight, bias, threshold = load_head(Path(directory) / manifest["head_file"])
-        if float(manifest.get("threshold", threshold)) != threshold:
+        head = load_head(Path(directory) / manifest["head_file"])
+        if float(manifest.get("threshold", head.threshold)) != head.threshold:
             raise ModelIntegrityError(f"{directory}: manifest and head disagree on the threshold")
         encoder = TopicTagger.load(Path(encoder_directory), intra_op_threads=intra_op_threads)
-        return cls(encoder, weight, bias, threshold, str(manifest.get("version", "")))
+        return cls(encoder, head, str(manifest.get("version", "")))
 
     def probabilities(self, sentences: Sequence[str]) -> np.ndarray:
         """[n, len(CATEGORIES)] class probabilities."""
         if not sentences:
             return np.zeros((0, len(CATEGORIES)))
         embeddings = self._encoder.embed(list(sentences)).astype(np.float64)
-        x = sentence_features(embeddings, sentences, self._weight.shape[1] > EMBEDDING_DIM)
-        return softmax(x @ self._weight.T + self._bias)
+        x = sentence_features(embeddings, sentences, self._head.input_width > EMBEDDING_DIM)
+        return self._head.probabilities(x)
 
     def classify(self, sentences: Sequence[str]) -> list[SentenceVerdict]:
         out = []
@@ -101,21 +138,33 @@ class ReplyClassifier:
         return out
 
 
-def load_head(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
+def load_head(path: Path) -> Head:
+    """The head in ``path``, its shapes checked against the categories and the encoder."""
     try:
         with np.load(path, allow_pickle=False) as z:
             weight = np.asarray(z["weight"], dtype=np.float64)
             bias = np.asarray(z["bias"], dtype=np.float64)
             threshold = float(z["threshold"])
             categories = tuple(str(c) for c in z["categories"])
+            hidden = "hidden_weight" in z.files
+            hidden_weight = np.asarray(z["hidden_weight"], dtype=np.float64) if hidden else None
+            hidden_bias = np.asarray(z["hidden_bias"], dtype=np.float64) if hidden else None
     except (OSError, ValueError, KeyError) as exc:
         raise ModelIntegrityError(f"{path.name}: unreadable head file ({exc})") from exc
     widths = (EMBEDDING_DIM, EMBEDDING_DIM + len(CONTEXT_FEATURES))  # without or with the context cues
-    if categories != CATEGORIES or weight.shape not in {(len(CATEGORIES), w) for w in widths}:
+    first = weight if hidden_weight is None else hidden_weight
+    fits_encoder = first.ndim == 2 and first.shape[1] in widths
+    if categories != CATEGORIES or weight.shape[0] != len(CATEGORIES) or not fits_encoder:
         raise ModelIntegrityError(f"{path.name}: head does not match the categories / the {EMBEDDING_DIM}-dim encoder")
+    if hidden_weight is not None and (
+        hidden_bias is None
+        or hidden_bias.shape != (hidden_weight.shape[0],)
+        or weight.shape[1] != hidden_weight.shape[0]
+    ):
+        raise ModelIntegrityError(f"{path.name}: the head's hidden layer does not fit its output layer")
     if bias.shape != (len(CATEGORIES),):
         raise ModelIntegrityError(f"{path.name}: head bias does not match the categories")
-    return weight, bias, threshold
+    return Head(weight, bias, threshold, hidden_weight, hidden_bias)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
