@@ -74,6 +74,11 @@ def test_each_kind_of_disclosure_is_flagged_with_its_span(guard: ReplyGuard, rep
     assert guard.check(result.suggestion, reviewer_display_name="Jen S.").safe
 
 
+def test_the_name_in_a_handle_is_the_reviewers_own(guard: ReplyGuard) -> None:
+    assert guard.check("Ha, fair! We switched the TV to nature shows. Thanks Zoey!", reviewer_display_name="ZoeyB").safe
+    assert not guard.check("Thanks Zoey and Marco!", reviewer_display_name="ZoeyB").safe
+
+
 def test_the_display_name_may_be_used_but_not_a_fuller_one(guard: ReplyGuard) -> None:
     assert guard.check("Thank you, Karen!", reviewer_display_name="Karen W.").safe
     result = guard.check("Thank you, Karen Williams!", reviewer_display_name="Karen W.")
@@ -140,6 +145,17 @@ def test_a_name_from_the_review_is_not_repeated(guard: ReplyGuard) -> None:
         "Please write to our Patient Safety Officer, Joan Pike.",
         "Sorry the portal is being a pain! Our billing office can walk you through any statement.",
         "Requests for images from attorneys require an authorization signed by the patient.",
+        # round 13: sympathy formulas, addresses, staff pronouns, anyone's patient, the practice's changes
+        "We're sorry for the frustration. Our billing team is glad to explain any statement by phone.",
+        "Please don't post any account info here; email billing@example.net and we will get back to you.",
+        "Dr. Patel has a gift, and she keeps a whole toolkit for needle-nervous kids.",
+        "Before any image-guided procedure, the physician reviews the risks with the patient.",
+        "Our IT vendor pushed a fix last week, so the online check-in works again.",
+        "Self-pay CT prices start at $275, and the full list is on our website.",
+        "Tell your technologist if it hurts, and we can adjust the compression.",
+        "A two-view chest X-ray without insurance is $65 at our centre.",
+        "Our doors open at 7:00 a.m. and the first appointments start at 7:30.",
+        "Women with dense tissue can discuss supplemental screening with their doctor.",
         # refusing to discuss the case in public is the safe answer
         "We are not able to respond to questions about specific scans or bills here.",
         "We would like to discuss this further, but only privately, never online.",
@@ -170,6 +186,18 @@ def test_contact_details_staff_and_policy_statements_pass(guard: ReplyGuard, rep
         ("Nice to see a familiar face in the waiting room again!", "patient_confirmation"),
         ("Always great to see familiar faces like yours in the lobby.", "patient_confirmation"),
         ("Glad your score came back low!", "patient_confirmation"),
+        ("We'll set up a payment plan for the remaining $1,200 balance.", "financial_detail"),
+        ("Balance is $64. Call billing.", "financial_detail"),
+        ("Thank you Emory! Hope the new night guard is helping with the grinding.", "clinical_detail"),
+        ("Quick reminder that you're due back in October!", "patient_confirmation"),
+        ("Welcome to the Summit Imaging family, Josh!", "patient_confirmation"),
+        ("It's always nice when our regulars leave us a review.", "patient_confirmation"),
+        (
+            "Post the impression section of the report below and I'll walk you through it right here.",
+            "public_discussion",
+        ),
+        ("Just a reminder, no heavy lifting for a week after the vertebroplasty!", "clinical_detail"),
+        ("Dr. Ambrose was glad to walk you through the next steps after the biopsy.", "clinical_detail"),
         # an explanation does not cover what follows it when that names a diagnosis or a next step
         ("Generally MRIs take 45 minutes. You lie still while we image the torn ligament.", "clinical_detail"),
         ("Most scans take 30 minutes. You will need another ultrasound in six months.", "clinical_detail"),

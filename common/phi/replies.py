@@ -60,7 +60,9 @@ _PROCEDURES = (
     r"imaging(?!\s+(?:team|center|centre|staff|department|services?|group|practice|professionals|coordinator|"
     r"navigator|manager|director|specialists?|suite|location|office))|"
     r"exams?|tests?|screenings?|"
-    r"studies|study|procedures?|surgery|surgeries|treatment|therapy|counsell?ing|medications?|prescriptions?"
+    r"studies|study|procedures?|surgery|surgeries|treatment|therapy|counsell?ing|medications?|prescriptions?|"
+    r"\w+(?:plasty|ectomy|otomy|oscopy)|night\s+guard|grinding|crowns?|fillings?|cavit(?:y|ies)|root\s+canal|"
+    r"extractions?|dentures?|aligners|retainer"
 )
 _CONDITIONS = (
     r"tumou?rs?|cancer|malignan\w*|benign|mass(?:es)?|lesions?|nodules?|cysts?|fractures?|broken|torn|tears?|"
@@ -87,7 +89,7 @@ _CONDITIONS = (
     r"cholesterol|blood\s+pressure|insulin|eczema|rash|acne|psoriasis"
 )
 _FINANCE = (
-    r"insurance|insurer|coverage|covered|co-?pays?|co-?insurance|deductibles?|out-of-pocket|balances?|bills?|"
+    r"insurance|insurer|(?<!phone\s)(?<!staff\s)(?<!weekend\s)(?<!our\s)coverage|covered|co-?pays?|co-?insurance|deductibles?|out-of-pocket|balances?|bills?|"
     r"billed|billing|invoices?|statements?|charges?|charged|refund(?:ed)?|payments?|paid|pay|owe[sd]?|collections|"
     r"claims?|prior\s+auth\w*|pre-?auth\w*|authori[sz]ation|Medicare|Medicaid|Aetna|Cigna|United\s?Healthcare|"
     r"Humana|Blue\s+Cross|BCBS|Blue\s+Shield|Kaiser|Tricare|HMO|PPO|out-of-network|in-network|self-pay|"
@@ -111,11 +113,12 @@ _HARMLESS_YOU = re.compile(
     r"you(?:'ll|'d|\s+(?:can|may|could|will|would|might))\s+(?:\w+\s+)?(?:call|reach|contact|email|ask|speak|"
     r"talk|visit|get\s+in\s+touch|give\s+us)|"
     r"(?:call|reach|contact|email|ask|hear\s+from|speak\s+(?:with|to)|talk\s+(?:with|to)|help|assist|see|welcome|"
-    r"serve|invite|encourage|thank|connect|support|update)\s+you\b|you\s+(?:are|'re)\s+welcome|for\s+you\s+to\s+call|"
+    r"serve|invite|encourage|thank|connect|support|update|tell|get\s+back\s+to)\s+you\b|you\s+(?:are|'re)\s+welcome|for\s+you\s+to\s+call|"
     # an offer: "call us and we'll check for you"
     r"\b(?:we'll|we\s+will|we\s+can|we'd\s+be\s+(?:happy|glad)\s+to|happy\s+to|glad\s+to)\s+(?:[\w-]+\s+){1,3}?for\s+you\b|"
     # the review's own words, and walking anyone through something
-    r"\b(?:you're|you\s+are)\s+(?:describing|referring\s+to|asking\s+about)|walk\s+you\s+through|"
+    r"\b(?:you're|you\s+are)\s+(?:describing|referring\s+to|asking\s+about)|"
+    r"(?:can|will|'ll|would)\s+(?:be\s+(?:happy|glad)\s+to\s+)?walk\s+you\s+through|"
     r"we\s+hear\s+you|your\s+(?:feedback|review|comments?|kind\s+words|words|post|message|note|input|"
     r"perspective|concerns?|frustration|patience|time|trust|understanding|suggestions?|thoughts|praise|"
     r"recommendation|rating|experience|privacy|rights?|questions?|call)\b)",
@@ -133,7 +136,8 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"procedures?|results?|report|images?|films?|referral|order|orders|prescription|treatment|diagnosis|"
             r"care\s+team|doctor|physician|radiologist|technologist|tech|check-?in|stay|wait|waiting\s+time|"
             r"bill|balance|claim|co-?pay|deductible|insurance|plan|session|consult\w*|mammogram|MRI|CT|"
-            r"ultrasound|x-?ray|biopsy|surgery|condition|case|history|portal|scores?|numbers|levels?|"
+            r"ultrasound|x-?ray|biopsy|surgery|condition|case|history|portal|scores?|numbers|levels?|cleaning|crown|"
+            r"filling|root\s+canal|extraction|implant|braces|aligners|adjustment|day\s+(?:here|with\s+us)|"
             r"time\s+(?:here|with\s+us))\b",
             _I,
         ),
@@ -182,7 +186,11 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"\bfor\s+(?:being|staying)\s+(?:with\s+us|part\s+of\s+our\s+(?:practice|family|clinic|center|centre))\b|"
             r"\b(?:your|her|his)\s+(?:intake|registration|consent|history|screening|insurance)\s+forms?\b|"
             r"\b(?:see|seeing|saw|seen|was|were|is|nice|good|great|lovely|always)\s+(?:\w+\s+)?(?:a\s+)?familiar\s+faces?\b|"
-            r"\bfamiliar\s+faces?\s+(?:in|at|around|back)\b|\bwelcome\s+(?:you|her|him)\s+back\b|\bsee\s+(?:you|her|him)\s+(?:again|back|at\s+your\s+next)\b|"
+            r"\bfamiliar\s+faces?\s+(?:in|at|around|back)\b|\b(?:our|a)\s+regulars?\b|"
+            r"\b(?:loved|enjoyed|love|enjoy)\s+having\s+(?:you|her|him)\b|\bwelcome\s+to\s+(?:the|our)\s+(?:[\w-]+\s+){0,3}?family\b|"
+            r"\b(?:you're|you\s+are|she's|he's|she\s+is|he\s+is)\s+due\s+(?:back|for|in)\b|"
+            r"\b(?:good|smart|great)\s+(?:call|choice|idea|move)\s+(?:on\s+)?(?:booking|scheduling|coming|picking|choosing)\b|"
+            r"\bit\s+was\s+(?:my|our|a\s+real|a)\s+pleasure\s*(?=[.!,]|$)|\bwelcome\s+(?:you|her|him)\s+back\b|\bsee\s+(?:you|her|him)\s+(?:again|back|at\s+your\s+next)\b|"
             # having them in, caring for them, their visit seen from the practice's side
             r"\b(?:take|took|taking)\s+care\s+of\s+(?:you|her|him|them)\b|"
             r"\b(?:for|after)\s+(?:coming|stopping|dropping)\s+(?:in|by)\b"
@@ -202,11 +210,26 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         CLINICAL,
         re.compile(
             r"\b(?:the|those|these)\s+(?:[\w-]+\s+){0,2}?(?:results?|findings|reports?|diagnos[ie]s|images?|"
-            r"films?|readings?|biops(?:y|ies))\s+(?:were|was|came\s+back|showed|show|are|is|revealed|confirmed)\b|"
+            r"films?|readings?|biops(?:y|ies))\s+(?:were|was|came\s+back|showed|show|revealed|confirmed|"
+            # "the final reading is made by a radiologist": how it works, not what it showed
+            r"(?:are|is)(?!\s+(?:made|done|written|sent|read|performed|interpreted|reviewed|released|posted|available|"
+            r"ready|usually|generally|typically|normally|often|always|never|not|shared|processed|finalized|signed|"
+            r"stored|kept|only|then|also|meant|for)\b))\b|"
             # an outcome told in the past tense: "it turned out to be nothing", "it came back clear"
             r"\b(?:turned\s+out\s+to\s+be|came\s+back)\s+(?:(?:an?|just\s+an?)\s+(?:harmless|benign|simple|small|"
             r"tiny|minor)\b|nothing|normal|clear|fine|negative|benign|positive|low|high|elevated|borderline|"
             r"cancer|malignant)\b",
+            _I,
+        ),
+    ),
+    (
+        CLINICAL,
+        re.compile(
+            # good wishes about a new treatment: "hope the new night guard is helping"
+            r"\b(?:hope|hoping|glad|happy)\b[^.!?]*\b(?:the|your|her|his)\s+new\s+[\w-]+(?:\s+[\w-]+)?\s+"
+            r"(?:is|are|has\s+been|have\s+been)\s+(?:helping|working|doing\s+the\s+trick)\b|"
+            # "findings like that little kidney cyst": the reviewer's own finding
+            rf"\blike\s+(?:that|this|your|her|his)\s+(?:[\w-]+\s+){{0,2}}?(?:{_CONDITIONS})\b",
             _I,
         ),
     ),
@@ -240,6 +263,10 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"(?!\s+with\s+(?:(?:the|our|my)\s+(?:whole\s+|entire\s+)?(?:team|staff|colleagues|doctors?|providers?|"
             r"techs?|technologists?|radiologists?|nurses?|leadership|managers?|owners?|office|group)|everyone\s+"
             r"(?:here|at|on)))|"
+            r"\b(?:post|paste|share|upload)\s+(?:[\w-]+\s+){0,5}?(?:report|results?|images?|bill|statement|account|"
+            r"claim|chart|records?|details|info|information|photo|picture|shot|card)\b[^.!?]*\b(?:here|below|"
+            r"on\s+our\s+(?:instagram|facebook|page|website|site|feed)|in\s+(?:a|the|this)\s+(?:reply|comment|thread))\b|"
+            r"\b(?:walk\s+you\s+through|explain|go\s+over)\s+(?:it|them|this|that)\b[^.!?]*\bright\s+here\b|"
             r"\bfor\s+(?:the\s+benefit\s+of\s+)?other\s+readers\b|\b(?:in\s+the\s+interest\s+of\s+|for\s+)"
             r"transparency\b|\bhere(?:'s|\s+is)\s+what\s+(?:really\s+|actually\s+)?happened\b|"
             r"\b(?:looked\s+at|checked|pulled|reviewed)\s+(?:the|our)\s+(?:[\w-]+\s+){0,2}?(?:logs?|footage|"
@@ -274,7 +301,11 @@ _WHEN = re.compile(
     r"\b(?:yesterday|this\s+(?:morning|afternoon|past\s+week)|last\s+(?:week|month|night|visit)|"
     r"earlier\s+(?:today|this\s+week)|two\s+weeks\s+ago|a\s+(?:few\s+)?(?:days|weeks)\s+ago)\b|"
     # "8-4:30", "8:00 to 4:30": opening hours, not someone's visit
-    r"\bat\s+\d{1,2}(?::\d\d)?\s*(?:a\.?m\.?|p\.?m\.?)(?!\s+(?:each|every|daily|on\s+weekdays|sharp\s+each))|(?<![-–])(?<!\d\s)(?<!to\s)\b\d{1,2}:\d\d\b(?!\s*(?:-|–|to)\s*\d)|"
+    # "our doors open at 7:00 a.m.", "appointments start at 7:30": a timetable
+    r"(?<!open\s)(?<!opens\s)(?<!start\s)(?<!starts\s)(?<!close\s)(?<!closes\s)(?<!begin\s)(?<!begins\s)"
+    r"\bat\s+\d{1,2}(?::\d\d)?\s*(?:a\.?m\.?|p\.?m\.?)(?!\s+(?:each|every|daily|on\s+weekdays|sharp\s+each))|"
+    r"(?<![-–])(?<!\d\s)(?<!to\s)(?<!open\sat\s)(?<!opens\sat\s)(?<!start\sat\s)(?<!starts\sat\s)(?<!closes\sat\s)"
+    r"\b\d{1,2}:\d\d\b(?!\s*(?:-|–|to)\s*\d)|"
     r"\b(?:on|since|from)\s+the\s+\d{1,2}(?:st|nd|rd|th)\b",
     _I,
 )
@@ -335,6 +366,8 @@ _POLICY_MARKER = re.compile(
     # type of MRI", "you don't always need an order"
     r"var(?:y|ies)\s+(?:\w+\s+){0,3}?(?:by|with|from|depending)|depends?\s+on|"
     r"(?:don't|doesn't|do\s+not|does\s+not|isn't|aren't|won't|not)\s+always|requires?\b|"
+    r"our\s+(?:[\w-]+\s+){1,2}polic(?:y|ies)|as\s+a\s+matter\s+of\s+(?:policy|practice|course)|"
+    r"prices?\s+(?:start|starts|begin|begins|range|ranges)|self-pay\s+(?:prices?|rates?)\s+(?:are|start|starts|begin|begins|range|ranges)\b|"
     r"at\s+most\s+(?:[\w-]+\s+)?(?:centers|centres|practices|offices|clinics|places|facilities)|"
     r"(?:women|men|adults|children|kids|people|anyone)\s+(?:\d+|over|under|aged?|ages|between|starting)\b|"
     r"under\s+(?:federal\s+|state\s+)?(?:privacy\s+)?law|privacy\s+law\s+(?:means|requires|allows|prevents)|"
@@ -349,7 +382,7 @@ _EVENT = re.compile(
 )
 _GENERIC_YOUR = re.compile(
     r"your\s+(?:doctor|physician|provider|referring\s+(?:doctor|physician|provider)|plan|insurance|insurer|"
-    r"health\s+plan)",
+    r"health\s+plan|technologist|tech|nurse|radiologist|sonographer|dentist|hygienist|OB)",
     _I,
 )
 # The reader's own doctor or plan in advice to anyone: "reach out to your doctor's office", "your
@@ -357,9 +390,10 @@ _GENERIC_YOUR = re.compile(
 # confirms no visit here.
 _ADVICE_YOUR = re.compile(
     r"\b(?:ask|call|contact|check\s+with|talk\s+(?:to|with)|speak\s+(?:to|with)|reach\s+out\s+to|consult|see|"
-    r"bring|have|check|verify|confirm|with|from|by|for)\s+(?:\w+\s+)?your\s+(?:own\s+)?"
-    r"(?:doctor|physician|provider|referring\s+(?:doctor|physician|provider)|plan|insurance|insurer|health\s+plan)\b|"
-    r"\byour\s+(?:own\s+)?(?:doctor|physician|provider|plan|insurance|insurer|health\s+plan)\s+"
+    r"bring|have|check|verify|confirm|with|from|by|for|tell|let)\s+(?:\w+\s+)?your\s+(?:own\s+)?"
+    r"(?:doctor|physician|provider|referring\s+(?:doctor|physician|provider)|plan|insurance|insurer|health\s+plan|"
+    r"technologist|tech|nurse|radiologist|sonographer|dentist|hygienist|OB)\b|"
+    r"\byour\s+(?:own\s+)?(?:doctor|physician|provider|plan|insurance|insurer|health\s+plan|OB)(?:'s\s+office)?\s+"
     r"(?:or\s+(?:[\w-]+\s+){1,5}?)?(?:may|might|can|could|will|would|should|usually|typically|often|chooses|"
     r"decides|determines|orders|knows|is\s+the\s+best)\b",
     _I,
@@ -423,6 +457,7 @@ _STAFF_CANDIDATE = re.compile(
 )
 _GENERIC_PEOPLE = re.compile(
     r"\b(?:anyone|anybody|everyone|everybody|someone|somebody|whoever|people|patients|families|parents|others|"
+    r"women|men|adults|children|kids|teens|seniors|those\s+who|"
     r"(?:a|each|every|any|all)\s+(?:patient|person|client|parent|family)s?)\b",
     _I,
 )
@@ -572,12 +607,15 @@ class ReplyGuard:
         explained = False  # an earlier sentence explained how things go for anyone
         for sentence in _sentences(reply):
             policy = _is_policy(sentence.text) or (explained and _continues_explainer(sentence.text))
-            yield from self._sentence_findings(reply, sentence, policy)
+            yield from self._sentence_findings(reply, sentence, policy, display_name)
             explained = explained or policy
         yield from self._identifier_findings(reply, review, display_name)
 
-    def _sentence_findings(self, reply: str, s: _Sentence, policy: bool) -> Iterator[Finding]:
+    def _sentence_findings(self, reply: str, s: _Sentence, policy: bool, display_name: str | None) -> Iterator[Finding]:
         generic = bool(_GENERIC_PEOPLE.search(s.text))
+        # the words the vocabulary is matched in: without addresses ("billing@...") and the reviewer's
+        # chosen name ("Bill & Marge"), each blanked to the same length so offsets stay put
+        words = _blank(_blank(s.text, _ADDRESS), _display_name_pattern(display_name))
         advice = [m.span() for m in _ADVICE_YOUR.finditer(s.text)] if _tells_nothing_that_happened(s.text) else []
         for kind, pattern in _RULES:
             for m in pattern.finditer(s.text):
@@ -586,18 +624,23 @@ class ReplyGuard:
                 any_readers = policy or any(a <= m.start() < b for a, b in advice)
                 if kind == CONFIRMATION and any_readers and _GENERIC_YOUR.fullmatch(m.group()):
                     continue  # "a referral from your physician is required": any reader's physician
+                if kind == CONFIRMATION and policy and re.match(r"on\s+our\s+(?:end|side)", m.group(), _I):
+                    continue  # "when a repeat is needed because of a limitation on our side"
                 if kind == PUBLIC and _declines_publicly(s.text, m):
                     continue  # "we can't respond to questions about specific scans here"
                 yield _finding(reply, kind, s.start + m.start(), s.start + m.end())
         unadvised = s.text
         for a, b in reversed(advice):
             unadvised = unadvised[:a] + " " * (b - a) + unadvised[b:]
-        personal = (_about_someone(unadvised) and not policy) or bool(_APOLOGY.search(s.text))
+        if _mentions_staff(s.text, self.detector.staff):
+            unadvised = _THIRD_PERSON.sub(" ", unadvised)  # "Dr. Wu ... she really does have a gift"
+        reminder = bool(_REMINDER.search(s.text)) and not generic and not policy
+        personal = (_about_someone(unadvised) and not policy) or _apologises_for_something(s.text) or reminder
         if personal:
-            for m in _CLINICAL_TERMS.finditer(s.text):
+            for m in _CLINICAL_TERMS.finditer(words):
                 if not _AFTER_A_TITLE.search(s.text, 0, m.start()):
                     yield _finding(reply, CLINICAL, s.start + m.start(), s.start + m.end())
-            for m in _FINANCE_TERMS.finditer(s.text):
+            for m in _FINANCE_TERMS.finditer(words):
                 if not _AFTER_A_TITLE.search(s.text, 0, m.start()):  # "Ms. Price" is a surname
                     yield _finding(reply, FINANCIAL, s.start + m.start(), s.start + m.end())
         elif not policy and not generic and _WISH.search(s.text):
@@ -610,13 +653,15 @@ class ReplyGuard:
             # shrank after the radiation", "our cardiologist caught the arrhythmia just in time"
             for m in _DEFINITE_CLINICAL.finditer(s.text):
                 yield _finding(reply, CLINICAL, s.start + m.start(), s.start + m.end())
-        if personal or _VISIT.search(s.text):
+        # "our IT vendor pushed a fix last week": the practice's own change, not someone's visit
+        practice_change = bool(_PRACTICE_CHANGE.search(s.text)) and not personal
+        if personal or (_VISIT.search(s.text) and not practice_change):
             for m in _WHEN.finditer(s.text):
                 yield _finding(reply, APPOINTMENT, s.start + m.start(), s.start + m.end())
         for m in _GREETING_TO.finditer(s.text):
             yield _finding(reply, NAMING, s.start + m.start(), s.start + m.end())
         # a price list for anyone ("a flat self-pay price of $99 for everyone") is not someone's bill
-        price_list = policy or (generic and not personal and not _past_tense(s.text))
+        price_list = policy or (not personal and not _past_tense(s.text) and not _DEFINITE_FINANCE.search(s.text))
         for m in () if price_list else _MONEY.finditer(s.text):
             yield _finding(reply, FINANCIAL, s.start + m.start(), s.start + m.end())
 
@@ -660,11 +705,13 @@ class ReplyGuard:
 
         The guard knows both names are allowed; the classifier does not, and a name in a sentence is
         a cue it has learned for naming a patient ("Kelsey will be so happy", "Carl, we're sorry")."""
-        return mask_display_name(mask_staff(sentence, self.detector.staff), display_name)
+        return model_input(sentence, self.detector.staff, display_name)
 
     def _identifier_findings(self, reply: str, review: str | None, display_name: str | None) -> Iterator[Finding]:
         chosen = _words(display_name or "")
         chosen = chosen | {part for word in chosen for part in word.split("-") if part}
+        # "ZoeyB", "marcus_j": the name part of a handle
+        chosen = chosen | {w.lower() for w in re.findall(r"[A-Z]?[a-z]{2,}", display_name or "")}
         review_names = set()
         if review:
             spans = self.detector.detect(review, [PhiType.NAME])
@@ -676,6 +723,9 @@ class ReplyGuard:
                 seen_names.append(span)
                 if chosen and {w for w in _words(text) if len(w) > 1} <= chosen:
                     continue  # the display name the reviewer chose
+                initial = re.match(r"(.*?\b[A-Z]\.)\s+[A-Z]", text)  # "Helene V. Every CT scanner..."
+                if chosen and initial and {w for w in _words(initial.group(1)) if len(w) > 1} <= chosen:
+                    continue
                 if _introduced_as_staff(reply, span):
                     continue
                 yield _finding(reply, NAMING, span.start, span.end)
@@ -735,6 +785,32 @@ class ReplyGuard:
 
 
 _CALL_INVITE = re.compile(r"\b(?:call|contact|reach)\b[^.!?]*\b(?:us|our|office|team|manager)\b", _I)
+
+
+def model_input(sentence: str, staff: StaffAllowList, display_name: str | None) -> str:
+    """A sentence as the classifier reads it, in training and at inference (``ReplyGuard.model_view``).
+
+    Besides the staff and display-name masks, a refusal to discuss care in public and a warning not
+    to post details here are written in one plain form: the rules already know them for refusals,
+    and in their own words ("we can't discuss anyone's care publicly") the classifier hears a
+    discussion of care in public."""
+    text = mask_display_name(mask_staff(sentence, staff), display_name)
+    text = _REFUSAL.sub("we keep everyone's care private", text)
+    return _DONT_POST.sub("please keep personal details private", text)
+
+
+_REFUSAL = re.compile(
+    r"\b(?:we|I)\s+(?:can't|cannot|can\s+not|won't|will\s+not|don't|do\s+not|never|(?:are|am|'re|'m)\s+"
+    r"(?:not\s+able|unable)\s+to|aren't\s+able\s+to)\s+(?:\w+\s+){0,2}?(?:discuss|comment\s+on|talk\s+about|"
+    r"share|review|interpret|confirm|respond\s+to|address)\b[^.!?;,]*?\b(?:here|publicly|online|in\s+public|"
+    r"on\s+(?:a|this|any)\s+(?:public\s+)?(?:site|forum|platform|page)|in\s+this\s+forum|on\s+review\s+sites)\b",
+    _I,
+)
+_DONT_POST = re.compile(
+    r"\b(?:please\s+)?(?:don't|do\s+not|never)\s+(?:post|share|include|put)\s+(?:[\w-]+\s+){0,4}?"
+    r"(?:here|online|publicly|in\s+(?:a|the|this|your)\s+(?:review|reply|comment|thread))\b",
+    _I,
+)
 
 
 def mask_display_name(sentence: str, display_name: str | None) -> str:
@@ -813,6 +889,52 @@ def context_features(sentence: str) -> list[float]:
     ]
 
 
+_ADDRESS = re.compile(r"\S+@\S+|\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|org|net)(?:/\S*)?", _I)
+_THIRD_PERSON = re.compile(r"\b(?:he|she|his|her|hers|him|himself|herself)\b", _I)
+_REMINDER = re.compile(r"\b(?:(?:just\s+a|a\s+quick|quick|friendly)\s+reminder|don't\s+forget)\b", _I)
+_PRACTICE_CHANGE = re.compile(
+    r"\b(?:fixed|pushed\s+a\s+fix|added|updated|installed|upgraded|replaced|hired|launched|introduced|extended|"
+    r"expanded|renovated|repaired|rolled\s+out|switched)\b",
+    _I,
+)
+# "We're sorry to hear this", "sorry for the frustration": sympathy with a review, not an apology for
+# something that happened to the reviewer ("sorry it took three tries to get the IV in")
+_SYMPATHY = re.compile(
+    r"\b(?:sorry|apologi[sz]e|apologies|regret)\s+(?:(?:to\s+(?:hear|read|learn|see)(?:\s+(?:this|that|about\s+"
+    r"(?:this|that|the\s+(?:frustration|trouble|hassle|confusion|stress|worry|experience|inconvenience))))?)|"
+    r"(?:for|about)\s+(?:the|any|this|all\s+the)\s+(?:frustration|confusion|stress|inconvenience|trouble|worry|"
+    r"hassle|experience|delay|misunderstanding))(?=\s*(?:[.,;!?-]|$|and\b|but\b))",
+    _I,
+)
+
+
+_DEFINITE_FINANCE = re.compile(
+    r"\b(?:the|that|this|those|these|remaining|outstanding)\s+(?:\S+\s+){0,2}?(?:balance|bill|charge|payment|refund|"
+    r"co-?pay|claim|invoice|statement|deductible)s?\b|"
+    r"\b(?:balance|bill|co-?pay|deductible|amount)\s+(?:is|was|of|due|owed)\b",
+    _I,
+)
+
+
+def _blank(text: str, pattern: re.Pattern[str] | None) -> str:
+    """``text`` with ``pattern``'s matches replaced by spaces (the offsets of the rest unchanged)."""
+    return text if pattern is None else pattern.sub(lambda m: " " * len(m.group()), text)
+
+
+def _display_name_pattern(display_name: str | None) -> re.Pattern[str] | None:
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z'-]+", display_name or "") if len(w) > 1]
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b") if words else None
+
+
+def _mentions_staff(sentence: str, staff: StaffAllowList) -> bool:
+    return bool(len(staff)) and any(m.group("name") in staff for m in _STAFF_CANDIDATE.finditer(sentence))
+
+
+def _apologises_for_something(sentence: str) -> bool:
+    """An apology that speaks of an event, not the sympathy formulas that answer any review."""
+    return bool(_APOLOGY.search(_SYMPATHY.sub(" ", sentence)))
+
+
 def _tells_nothing_that_happened(sentence: str) -> bool:
     """No event, past tense, day or time, and no definite clinical thing ("the MRI", "those results")."""
     happened = _EVENT.search(sentence) or _past_tense(sentence) or _WHEN.search(sentence)
@@ -829,29 +951,40 @@ def _continues_explainer(sentence: str) -> bool:
 
 def _past_tense(sentence: str) -> bool:
     """Whether a verb in the past tense occurs: something happened ("the tumour shrank")."""
-    words = re.findall(r"[a-z]+", sentence.lower())
+    words = re.findall(r"[a-z]+(?:-[a-z]+)*", sentence.lower())  # "image-guided" is one (adjective) word
     for before2, before, w in zip(["", "", *words], ["", *words], words, strict=False):
-        if w in _IRREGULAR_PAST:
+        if w.rsplit("-", 1)[-1] in _IRREGULAR_PAST:  # "sent", "re-sent"
             # "doesn't hurt", "will cost", "you can put": the same word as a present or base form
             if before in _TAKES_BASE_FORM or (before == "t" and before2 in _TAKES_BASE_FORM_NT):
                 continue
             return True
         # "-ed" after "is/are" or a determiner is a present passive or an adjective ("parents are
         # encouraged", "the signed report"), not something that happened
-        if w.endswith("ed") and len(w) > 4 and w not in _NOT_PAST and before not in _NOT_BEFORE_PAST:
+        compound = "-" in w and not w.startswith("re-")  # "image-guided" is an adjective, "re-sent" a verb
+        if w.endswith("ed") and len(w) > 4 and not compound and w not in _NOT_PAST and before not in _NOT_BEFORE_PAST:
             return True
     return False
 
 
 def _declines_publicly(sentence: str, match: re.Match[str]) -> bool:
-    """Whether a "discuss it here" match is negated: the reply refuses to discuss the case online."""
+    """Whether a "discuss it here" match is negated (the reply refuses to discuss the case online) or
+    speaks in general terms ("I want to explain this publicly, in general terms")."""
     before = sentence[max(0, match.start() - 30) : match.start()]
-    return bool(_NEGATED.search(before) or _PRIVATELY.search(match.group()))
+    general = re.search(r"\bin\s+general\s+terms\b|\bin\s+general\b", sentence, _I)
+    return bool(_NEGATED.search(before) or _PRIVATELY.search(match.group()) or general)
 
 
 def _about_someone(sentence: str) -> bool:
-    """Whether the sentence speaks about the reviewer or another particular person."""
-    return bool(_PERSON.search(_HARMLESS_YOU.sub(" ", sentence)))
+    """Whether the sentence speaks about the reviewer or another particular person.
+
+    "The patient" in how things work ("the physician reviews the risks with the patient") is anyone."""
+    text = _HARMLESS_YOU.sub(" ", sentence)
+    if _tells_nothing_that_happened(sentence):
+        text = _ANY_PATIENT.sub(" ", text)
+    return bool(_PERSON.search(text))
+
+
+_ANY_PATIENT = re.compile(r"\bthe\s+(?:patient|client|person|individual)\b", _I)
 
 
 def _sentences(text: str) -> Iterator[_Sentence]:

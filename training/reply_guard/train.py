@@ -3,9 +3,9 @@
     .venv/bin/python training/reply_guard/train.py            # writes head.npz + manifest.json
 
 Data: the replies of the dev, heldout, heldout2 and heldout3 splits (evaluation/phi/replies.jsonl),
-the hand-written training replies of ``train2`` to ``train5`` and the spent held-out
-sets ``heldout7`` to ``heldout13`` (their own files).  heldout4, heldout5, heldout6, heldout14 and
-heldout15 are never read here.  The model reads
+the hand-written training replies of ``train2`` to ``train6`` and the spent held-out
+sets ``heldout7`` to ``heldout15`` (their own files).  heldout4, heldout5, heldout6, heldout16 and
+heldout17 are never read here.  The model reads
 what the guard reads: each sentence, or for a sentence over ``WINDOW_WORDS`` words its overlapping
 word windows (``common.phi.replies._windows``).  Labels are per reply, the classifier per window:
 
@@ -54,8 +54,7 @@ from common.phi.replies import (  # noqa: E402
     _sentences,
     _windows,
     context_features,
-    mask_display_name,
-    mask_staff,
+    model_input,
 )
 from evaluation.phi.sets import (  # noqa: E402
     benchmark_practice,
@@ -76,6 +75,7 @@ TRAIN_SPLITS = (
     "train3",
     "train4",
     "train5",
+    "train6",
     "heldout7",
     "heldout8",
     "heldout9",
@@ -83,8 +83,10 @@ TRAIN_SPLITS = (
     "heldout11",
     "heldout12",
     "heldout13",
+    "heldout14",
+    "heldout15",
 )
-NEVER_USED = ("heldout4", "heldout5", "heldout6", "heldout14", "heldout15")
+NEVER_USED = ("heldout4", "heldout5", "heldout6", "heldout16", "heldout17")
 SEED = 20261128
 L2 = 1e-3  # default; the trained model uses the setting chosen from GRID
 SAFE_SHARE = 1 / 4  # share of the loss carried by the safe class (1/7 would be all classes equal)
@@ -279,10 +281,8 @@ def main() -> None:
         # the reviewer's display name as "friend"
         allow = StaffAllowList([*base_staff, *config.get(r["id"], {"staff": []})["staff"]])
         name = r.get("reviewer_display_name")
-        r["_marked"] = [mask_display_name(mask_staff(m.strip(), allow), name) for m in r.get("unsafe_sentences", [])]
-        r["_sents"] = [
-            mask_display_name(mask_staff(s.text.strip(), allow), name) for s in _sentences(r["reply"]) if s.text.strip()
-        ]
+        r["_marked"] = [model_input(m.strip(), allow, name) for m in r.get("unsafe_sentences", [])]
+        r["_sents"] = [model_input(s.text.strip(), allow, name) for s in _sentences(r["reply"]) if s.text.strip()]
         r["_sent_windows"] = [_windows(s) for s in r["_sents"]]
         r["_windows"] = [w for ws in r["_sent_windows"] for w in ws]
     texts = sorted({w for r in rows for w in r["_windows"]})
@@ -316,7 +316,7 @@ def main() -> None:
     n_examples = len(build_examples(rows, sent_emb, model)[0])
     manifest = {
         "name": "reply-guard",
-        "version": "9.0.0",
+        "version": "10.0.0",
         "task": "sentence-level classifier of unsafe content in a practice's public reply to a review (HIPAA)",
         "encoder": "models/topic-embedder (int8 ONNX all-MiniLM-L6-v2, mean pooling, unit norm; not fine-tuned)",
         "input": f"each sentence; a sentence over {WINDOW_WORDS} words as overlapping {WINDOW_WORDS}-word windows; "
