@@ -69,7 +69,7 @@ _CONDITIONS = (
     r"herniat\w+|discs?|stenosis|aneurysms?|strokes?|blood\s+clots?|pregnan\w*|miscarriage|depress\w*|anxiety|"
     r"anxious|bipolar|schizo\w*|PTSD|ADHD|HIV|STDs?|STIs?|hepatitis|diabet\w*|dementia|alzheimer\w*|addict\w*|"
     r"substance|opioids?|overdose|diagnos\w*|conditions?|symptoms?|(?<!being\sa\s)(?<!such\sa\s)(?<!real\s)pain|results?|findings|reports?|"
-    r"(?<!good\s)(?<!great\s)(?<!first\s)(?<!lasting\s)impression|"
+    r"(?<!good\s)(?<!great\s)(?<!first\s)(?<!lasting\s)(?<!wrong\s)impression|"
     r"positive|abnormal|normal|claustrophob\w*|panic|implants?|pacemakers?|allerg\w*|kidneys?|infection|"
     r"inflammation|arthritis|injur(?:y|ies)|illness|disease|disorder|mental\s+health|psychiatric|dose|"
     r"a\s+follow-?up|"
@@ -119,6 +119,8 @@ _HARMLESS_YOU = re.compile(
     # the review's own words, and walking anyone through something
     r"\b(?:you're|you\s+are)\s+(?:describing|referring\s+to|asking\s+about)|"
     r"(?:can|will|'ll|would)\s+(?:be\s+(?:happy|glad)\s+to\s+)?walk\s+you\s+through|"
+    r"you\s+(?:always\s+)?have\s+the\s+right|you(?:'re|\s+are)\s+(?:absolutely\s+|so\s+|quite\s+)?right\b(?!\s+on\s+(?:track|schedule|time))|"
+    r"what\s+you(?:'ll|\s+will)\s+(?:feel|hear|need|experience|see)|"
     r"we\s+hear\s+you|your\s+(?:feedback|review|comments?|kind\s+words|words|post|message|note|input|"
     r"perspective|concerns?|frustration|patience|time|trust|understanding|suggestions?|thoughts|praise|"
     r"recommendation|rating|experience|privacy|rights?|questions?|call)\b)",
@@ -132,11 +134,12 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:your|her|his|their|the\s+patient's|this\s+patient's)\s+(?:(?:medical|dental|imaging|health|"
             r"last|recent|first|previous|latest|prior|initial|most\s+recent|follow-?up|scheduled|upcoming|"
-            r"patient)\s+)*(?:chart|records?|file|account|visits?|appointments?|exams?|scans?|stud(?:y|ies)|"
+            r"patient|morning|afternoon|evening|early|late|\d{1,2}(?::\d\d)?\s?(?:a\.?m\.?|p\.?m\.?)?)\s+)*"
+            r"(?:chart|records?|file|account|visits?|appointments?|exams?|scans?|stud(?:y|ies)|"
             r"procedures?|results?|report|images?|films?|referral|order|orders|prescription|treatment|diagnosis|"
             r"care\s+team|doctor|physician|radiologist|technologist|tech|check-?in|stay|wait|waiting\s+time|"
             r"bill|balance|claim|co-?pay|deductible|insurance|plan|session|consult\w*|mammogram|MRI|CT|"
-            r"ultrasound|x-?ray|biopsy|surgery|condition|case|history|portal|scores?|numbers|levels?|cleaning|crown|"
+            r"ultrasound|x-?ray|biopsy|surgery|condition|case|history|portal|scores?|numbers|levels?|cleaning|crown|slot|booking|"
             r"filling|root\s+canal|extraction|implant|braces|aligners|adjustment|day\s+(?:here|with\s+us)|"
             r"time\s+(?:here|with\s+us))\b",
             _I,
@@ -186,7 +189,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"\bfor\s+(?:being|staying)\s+(?:with\s+us|part\s+of\s+our\s+(?:practice|family|clinic|center|centre))\b|"
             r"\b(?:your|her|his)\s+(?:intake|registration|consent|history|screening|insurance)\s+forms?\b|"
             r"\b(?:see|seeing|saw|seen|was|were|is|nice|good|great|lovely|always)\s+(?:\w+\s+)?(?:a\s+)?familiar\s+faces?\b|"
-            r"\bfamiliar\s+faces?\s+(?:in|at|around|back)\b|\b(?:our|a)\s+regulars?\b|"
+            r"\bfamiliar\s+faces?\s+(?:in|at|around|back)\b|\b(?:our|a)\s+(?:\w+\s+)?regulars?\b|"
             r"\b(?:loved|enjoyed|love|enjoy)\s+having\s+(?:you|her|him)\b|\bwelcome\s+to\s+(?:the|our)\s+(?:[\w-]+\s+){0,3}?family\b|"
             r"\b(?:you're|you\s+are|she's|he's|she\s+is|he\s+is)\s+due\s+(?:back|for|in)\b|"
             r"\b(?:good|smart|great)\s+(?:call|choice|idea|move)\s+(?:on\s+)?(?:booking|scheduling|coming|picking|choosing)\b|"
@@ -228,6 +231,14 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             # good wishes about a new treatment: "hope the new night guard is helping"
             r"\b(?:hope|hoping|glad|happy)\b[^.!?]*\b(?:the|your|her|his)\s+new\s+[\w-]+(?:\s+[\w-]+)?\s+"
             r"(?:is|are|has\s+been|have\s+been)\s+(?:helping|working|doing\s+the\s+trick)\b|"
+            # "gallbladder is fine", "the liver ultrasound show fatty liver": a result
+            rf"\b(?:{_CONDITIONS})\s+(?:is|was|looks?|looked|came\s+back)\s+(?:fine|normal|clear|good|healthy|ok(?:ay)?)\b"
+            r"(?!\s+(?:for|to|with|if|in\s+general))|"
+            rf"\b(?:the|those|these)\s+(?:[\w-]+\s+){{0,2}}?(?:{_PROCEDURES})\s+(?:showed|revealed|confirmed|came\s+back|"
+            rf"shows?\s+(?:[\w-]+\s+){{0,3}}?(?:{_CONDITIONS}))\b|"
+            # "a stress test result like the one described"
+            r"\b(?:results?|findings?|scans?|tests?|reports?|diagnos[ie]s|conditions?|readings?|images?|symptoms?|"
+            r"injur(?:y|ies)|fractures?)\s+like\s+the\s+one\s+(?:you\s+)?(?:described|mentioned|had|got|received)\b|"
             # "findings like that little kidney cyst": the reviewer's own finding
             rf"\blike\s+(?:that|this|your|her|his)\s+(?:[\w-]+\s+){{0,2}}?(?:{_CONDITIONS})\b",
             _I,
@@ -275,7 +286,8 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"account\s+number|phone\s+number)\b[^.!?]*\b(?:in\s+the\s+comments?|below|here|publicly|in\s+(?:a|this|your)"
             r"\s+(?:reply|comment|response|post))\b|"
             r"\bso\s+(?:everyone|others|readers)\s+"
-            r"(?:knows|can\s+see|understands)\b(?!\W*(?:our|the)\s+(?:general\s+)?(?:process|policy|policies|hours|rules))",
+            r"(?:knows|can\s+see|understands)\b(?!\W*(?:our|the)\s+(?:general\s+)?(?:process|policy|policies|hours|rules)|"
+            r"\s+(?:ahead\s+of\s+time|in\s+advance|beforehand|what\s+to\s+expect))",
             _I,
         ),
     ),
@@ -306,7 +318,7 @@ _WHEN = re.compile(
     r"\bat\s+\d{1,2}(?::\d\d)?\s*(?:a\.?m\.?|p\.?m\.?)(?!\s+(?:each|every|daily|on\s+weekdays|sharp\s+each))|"
     r"(?<![-–])(?<!\d\s)(?<!to\s)(?<!open\sat\s)(?<!opens\sat\s)(?<!start\sat\s)(?<!starts\sat\s)(?<!closes\sat\s)"
     r"\b\d{1,2}:\d\d\b(?!\s*(?:-|–|to)\s*\d)|"
-    r"\b(?:on|since|from)\s+the\s+\d{1,2}(?:st|nd|rd|th)\b",
+    r"\b(?:on|since|from)\s+the\s+\d{1,2}(?:st|nd|rd|th)\b|\bon\s+that\s+day\b",
     _I,
 )
 _VISIT = re.compile(
@@ -635,7 +647,7 @@ class ReplyGuard:
         if _mentions_staff(s.text, self.detector.staff):
             unadvised = _THIRD_PERSON.sub(" ", unadvised)  # "Dr. Wu ... she really does have a gift"
         reminder = bool(_REMINDER.search(s.text)) and not generic and not policy
-        personal = (_about_someone(unadvised) and not policy) or _apologises_for_something(s.text) or reminder
+        personal = (_about_someone(unadvised) and not policy) or _apologises_for_something(words) or reminder
         if personal:
             for m in _CLINICAL_TERMS.finditer(words):
                 if not _AFTER_A_TITLE.search(s.text, 0, m.start()):
@@ -661,7 +673,9 @@ class ReplyGuard:
         for m in _GREETING_TO.finditer(s.text):
             yield _finding(reply, NAMING, s.start + m.start(), s.start + m.end())
         # a price list for anyone ("a flat self-pay price of $99 for everyone") is not someone's bill
-        price_list = policy or (not personal and not _past_tense(s.text) and not _DEFINITE_FINANCE.search(s.text))
+        price_list = policy or (
+            not personal and (generic or not _past_tense(s.text)) and not _DEFINITE_FINANCE.search(s.text)
+        )
         for m in () if price_list else _MONEY.finditer(s.text):
             yield _finding(reply, FINANCIAL, s.start + m.start(), s.start + m.end())
 
@@ -903,7 +917,9 @@ _SYMPATHY = re.compile(
     r"\b(?:sorry|apologi[sz]e|apologies|regret)\s+(?:(?:to\s+(?:hear|read|learn|see)(?:\s+(?:this|that|about\s+"
     r"(?:this|that|the\s+(?:frustration|trouble|hassle|confusion|stress|worry|experience|inconvenience))))?)|"
     r"(?:for|about)\s+(?:the|any|this|all\s+the)\s+(?:frustration|confusion|stress|inconvenience|trouble|worry|"
-    r"hassle|experience|delay|misunderstanding))(?=\s*(?:[.,;!?-]|$|and\b|but\b))",
+    r"hassle|experience|delay|misunderstanding)|if)(?=\s*(?:[.,;!?-]|$|and\b|but\b))|"
+    # a bare "we're sorry." or "Sorry <name>,"
+    r"\b(?:sorry|apologies)(?=\s*(?:[.,;!?]|$))|\bsorry\s+if\b",
     _I,
 )
 
