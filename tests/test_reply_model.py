@@ -76,30 +76,31 @@ def test_a_missing_head_fails_clearly(tmp_path: Path) -> None:
         ReplyClassifier.load(target, ENCODER)
 
 
-def test_a_head_of_the_wrong_shape_is_refused_even_with_a_matching_checksum(tmp_path: Path) -> None:
+def _with_head(tmp_path: Path, **arrays: Any) -> Path:
+    """A copy of the model whose head.npz holds ``arrays``, its checksum (and threshold) updated to
+    match, so only the loader's shape checks stand between it and use."""
     from services.sentiment.model import sha256_file
 
     target = _copy(tmp_path)
-    np.savez(
-        target / "head.npz",
-        weight=np.zeros((3, 384)),
-        bias=np.zeros(3),
-        threshold=0.5,
-        categories=np.array(CATEGORIES[:3]),
-    )
+    np.savez(target / "head.npz", **arrays)
     manifest = json.loads((target / "manifest.json").read_text())
     manifest["files"]["head.npz"]["sha256"] = sha256_file(target / "head.npz")
+    manifest["threshold"] = float(arrays["threshold"])
     (target / "manifest.json").write_text(json.dumps(manifest))
+    return target
+
+
+def test_a_head_of_the_wrong_shape_is_refused_even_with_a_matching_checksum(tmp_path: Path) -> None:
+    target = _with_head(
+        tmp_path, weight=np.zeros((3, 384)), bias=np.zeros(3), threshold=0.5, categories=np.array(CATEGORIES[:3])
+    )
     with pytest.raises(ModelIntegrityError, match="does not match"):
         ReplyClassifier.load(target, ENCODER)
 
 
 def test_a_hidden_layer_that_does_not_fit_the_output_layer_is_refused(tmp_path: Path) -> None:
-    from services.sentiment.model import sha256_file
-
-    target = _copy(tmp_path)
-    np.savez(
-        target / "head.npz",
+    target = _with_head(
+        tmp_path,
         weight=np.zeros((len(CATEGORIES), 32)),
         bias=np.zeros(len(CATEGORIES)),
         threshold=0.5,
@@ -107,10 +108,6 @@ def test_a_hidden_layer_that_does_not_fit_the_output_layer_is_refused(tmp_path: 
         hidden_weight=np.zeros((64, 391)),
         hidden_bias=np.zeros(64),
     )
-    manifest = json.loads((target / "manifest.json").read_text())
-    manifest["files"]["head.npz"]["sha256"] = sha256_file(target / "head.npz")
-    manifest["threshold"] = 0.5
-    (target / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelIntegrityError, match="hidden layer does not fit"):
         ReplyClassifier.load(target, ENCODER)
 

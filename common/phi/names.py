@@ -112,8 +112,10 @@ _BEFORE_ROLE = re.compile(
 _SIGNATURE = re.compile(rf"(?:^|\n)\s*(?:[-–—~]\s*)({_CAP}(?:\s+(?:{_CAP}|{_INITIAL}))?)\s*$")
 _CANDIDATE = re.compile(rf"\b{_CAP}(?:\s+(?:{_CAP}|{_INITIAL}(?=\s|$)))*")
 _STREET_AFTER = re.compile(
-    r"\s+(?i:street|avenue|road|boulevard|lane|drive|parkway|highway)\b|\s+(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Lane|Ln\.?|Drive|Way|Court|Ct\.?|Place|"
-    r"Parkway|Pkwy\.?|Highway|Hwy\.?|Square|Plaza)\b"
+    # the full words in any case ("Linden street"); abbreviations and words with everyday meanings
+    # ("way", "place", "square") only capitalised
+    r"\s+(?:(?i:street|avenue|road|boulevard|lane|drive|parkway|highway)|St\.?|Ave\.?|Rd\.?|Blvd\.?|Ln\.?|Way|Court|"
+    r"Ct\.?|Place|Pkwy\.?|Hwy\.?|Square|Plaza)\b"
 )
 _STREET_END = re.compile(
     r"\s(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Court|Ct|Parkway|Pkwy|Highway|Hwy|Plaza)\.?$"

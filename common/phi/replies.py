@@ -617,17 +617,20 @@ class ReplyGuard:
 
     def _findings(self, reply: str, review: str | None, display_name: str | None) -> Iterator[Finding]:
         explained = False  # an earlier sentence explained how things go for anyone
+        name_pattern = _display_name_pattern(display_name)
         for sentence in _sentences(reply):
             policy = _is_policy(sentence.text) or (explained and _continues_explainer(sentence.text))
-            yield from self._sentence_findings(reply, sentence, policy, display_name)
+            yield from self._sentence_findings(reply, sentence, policy, name_pattern)
             explained = explained or policy
         yield from self._identifier_findings(reply, review, display_name)
 
-    def _sentence_findings(self, reply: str, s: _Sentence, policy: bool, display_name: str | None) -> Iterator[Finding]:
+    def _sentence_findings(
+        self, reply: str, s: _Sentence, policy: bool, name_pattern: re.Pattern[str] | None
+    ) -> Iterator[Finding]:
         generic = bool(_GENERIC_PEOPLE.search(s.text))
         # the words the vocabulary is matched in: without addresses ("billing@...") and the reviewer's
         # chosen name ("Bill & Marge"), each blanked to the same length so offsets stay put
-        words = _blank(_blank(s.text, _ADDRESS), _display_name_pattern(display_name))
+        words = _blank(_blank(s.text, _ADDRESS), name_pattern)
         advice = [m.span() for m in _ADVICE_YOUR.finditer(s.text)] if _tells_nothing_that_happened(s.text) else []
         for kind, pattern in _RULES:
             for m in pattern.finditer(s.text):
@@ -829,7 +832,7 @@ _DONT_POST = re.compile(
 
 def mask_display_name(sentence: str, display_name: str | None) -> str:
     """``sentence`` with the words of the reviewer's display name (and a title before them) written "friend"."""
-    words = {w for w in re.findall(r"[A-Za-z][A-Za-z'-]+", display_name or "") if len(w) > 1}
+    words = _display_name_words(display_name)
     if not words:
         return sentence
     names = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
@@ -937,8 +940,13 @@ def _blank(text: str, pattern: re.Pattern[str] | None) -> str:
     return text if pattern is None else pattern.sub(lambda m: " " * len(m.group()), text)
 
 
+def _display_name_words(display_name: str | None) -> set[str]:
+    """The words of the reviewer's chosen display name ("Bill & Marge" -> Bill, Marge)."""
+    return {w for w in re.findall(r"[A-Za-z][A-Za-z'-]+", display_name or "") if len(w) > 1}
+
+
 def _display_name_pattern(display_name: str | None) -> re.Pattern[str] | None:
-    words = [w for w in re.findall(r"[A-Za-z][A-Za-z'-]+", display_name or "") if len(w) > 1]
+    words = sorted(_display_name_words(display_name))
     return re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b") if words else None
 
 
@@ -951,18 +959,21 @@ def _apologises_for_something(sentence: str) -> bool:
     return bool(_APOLOGY.search(_SYMPATHY.sub(" ", sentence)))
 
 
+def _something_happened(sentence: str) -> bool:
+    """An event, a past tense, or a day or time."""
+    return bool(_EVENT.search(sentence) or _past_tense(sentence) or _WHEN.search(sentence))
+
+
 def _tells_nothing_that_happened(sentence: str) -> bool:
     """No event, past tense, day or time, and no definite clinical thing ("the MRI", "those results")."""
-    happened = _EVENT.search(sentence) or _past_tense(sentence) or _WHEN.search(sentence)
-    return not (happened or _DEFINITE_CLINICAL.search(sentence))
+    return not (_something_happened(sentence) or _DEFINITE_CLINICAL.search(sentence))
 
 
 def _continues_explainer(sentence: str) -> bool:
     """Whether a sentence after a general explanation goes on with it ("You lie on your stomach, and an
     IV is placed for the contrast"): it tells nothing that happened, names no diagnosis or finding and
     speaks of no next step in someone's care.  "The scan" and "the neck" are the explained exam's."""
-    happened = _EVENT.search(sentence) or _past_tense(sentence) or _WHEN.search(sentence)
-    return not (happened or _DIAGNOSES.search(sentence) or _CONTINUING_CARE.search(sentence))
+    return not (_something_happened(sentence) or _DIAGNOSES.search(sentence) or _CONTINUING_CARE.search(sentence))
 
 
 def _past_tense(sentence: str) -> bool:
