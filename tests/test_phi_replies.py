@@ -77,6 +77,7 @@ def test_each_kind_of_disclosure_is_flagged_with_its_span(guard: ReplyGuard, rep
 def test_the_name_in_a_handle_is_the_reviewers_own(guard: ReplyGuard) -> None:
     assert guard.check("Ha, fair! We switched the TV to nature shows. Thanks Zoey!", reviewer_display_name="ZoeyB").safe
     assert not guard.check("Thanks Zoey and Marco!", reviewer_display_name="ZoeyB").safe
+    assert guard.check("Hi Mel, thanks for the note!", reviewer_display_name="melk").safe
 
 
 def test_the_display_name_may_be_used_but_not_a_fuller_one(guard: ReplyGuard) -> None:
@@ -162,6 +163,12 @@ def test_a_name_from_the_review_is_not_repeated(guard: ReplyGuard) -> None:
         "There is free parking behind the building on Linden street.",
         "We're sorry if someone gave the wrong impression: we accept HSA and FSA cards and most insurance plans.",
         "We are adding it to our booking script so everyone knows ahead of time.",
+        "Our rule is that every echo result is reviewed by a cardiologist within a week.",
+        "Please mention any pacemaker when you call us, so we book the right scanner.",
+        "Bending the knee slightly helps the scanner, so the images are sharper.",
+        "You are so welcome ❤️ A DEXA scan only takes ten minutes, and our techs keep it comfortable.",
+        "It's a question we hear often, so we want to explain for everyone: sonographers can't share findings.",
+        "For the record, we never require payment up front from anyone.",
         # refusing to discuss the case in public is the safe answer
         "We are not able to respond to questions about specific scans or bills here.",
         "We would like to discuss this further, but only privately, never online.",
@@ -220,6 +227,30 @@ def test_contact_details_staff_and_policy_statements_pass(guard: ReplyGuard, rep
             "Rather than let this stand, we will lay out the timeline of the exam in a follow-up comment.",
             "public_discussion",
         ),
+        # plural, possessive and in-passing confirmations
+        ("As one of our longtime patients, you get the new portal first.", "patient_confirmation"),
+        ("Hana, you're honestly one of our favourite patients!", "patient_confirmation"),
+        ("Your two boys are a delight; we look forward to their checkups.", "patient_confirmation"),
+        ("Thanks so much for coming to us, Omar.", "patient_confirmation"),
+        ("Weekday evenings are quiet, so good timing on your part!", "patient_confirmation"),
+        ("We'll make sure it doesn't happen next time you're in.", "patient_confirmation"),
+        ("Thanks Dee, see you in six months!", "patient_confirmation"),
+        ("Ha, you caught us on a quiet afternoon.", "patient_confirmation"),
+        ("We always enjoy your 10 o'clock Friday visits.", "patient_confirmation"),
+        ("The deductible was waived as discussed.", "patient_confirmation"),
+        ("We'll go over it with everyone involved in your care.", "patient_confirmation"),
+        ("Sorry about the extra compression views. I'll let your technologist know!", "patient_confirmation"),
+        # a treatment, a result or a pregnancy told in passing
+        ("Fingers crossed the new medication keeps working!", "clinical_detail"),
+        ("Congrats, 12 weeks along already!", "clinical_detail"),
+        ("Everything is measuring right on track.", "clinical_detail"),
+        ('"Mild spondylosis" just means the joints of the spine show some age.', "clinical_detail"),
+        ("Your Holter showed nothing worrying.", "clinical_detail"),
+        ("So proud of you, a whole year sober!", "clinical_detail"),
+        ("Glad your wisdom teeth came out easily.", "clinical_detail"),
+        ("The account went to collections after two notices.", "financial_detail"),
+        # inviting questions to be answered in the thread
+        ("Leave your questions in a reply and our radiologist will answer them here.", "public_discussion"),
     ],
 )
 def test_the_same_words_about_someone_in_particular_are_still_flagged(guard: ReplyGuard, reply: str, kind: str) -> None:

@@ -62,7 +62,8 @@ _PROCEDURES = (
     r"exams?|tests?|screenings?|"
     r"studies|study|procedures?|surgery|surgeries|treatment|therapy|counsell?ing|medications?|prescriptions?|"
     r"\w+(?:plasty|ectomy|otomy|oscopy)|night\s+guard|grinding|crowns?|fillings?|cavit(?:y|ies)|root\s+canal|"
-    r"extractions?|dentures?|aligners|retainer"
+    r"extractions?|dentures?|aligners|retainer|stents?|(?<!flu\s)(?<!booster\s)shots|CPAP|BiPAP|Holter|cryo\w*|"
+    r"re-?checks?|spot\s+checks?|wisdom\s+(?:tooth|teeth)"
 )
 _CONDITIONS = (
     r"tumou?rs?|cancer|malignan\w*|benign|mass(?:es)?|lesions?|nodules?|cysts?|fractures?|broken|torn|tears?|"
@@ -86,7 +87,10 @@ _CONDITIONS = (
     r"oncolog\w*|cardiolog\w*|neurolog\w*|urolog\w*|orthopedi\w*|OB(?:/GYN)?|GYN|gynecolog\w*|psychiatr\w*|"
     r"therapist|surgeon|specialist|GI|arrhythmi\w*|a-?fib|wheez\w*|asthma|inhalers?|stitches|sutures|"
     r"chemo\w*|radiation\s+(?:therapy|treatment|sessions?)|pneumonia|hernia|migraines?|seizures?|"
-    r"cholesterol|blood\s+pressure|insulin|eczema|rash|acne|psoriasis"
+    r"cholesterol|blood\s+pressure|insulin|eczema|rash|acne|psoriasis|"
+    r"melanoma|carcinoma|lymphoma|sarcoma|myeloma|glioma|lipoma|adenoma|hematoma|fibroids?|plaque|margins|"
+    r"prognosis|apnea|PVCs?|A1c|sober\w*|sobriety|swelling|aspirin|ibuprofen|tylenol|tretinoin|antibiotics?|"
+    r"wear\s+and\s+tear|degenerative"
 )
 _FINANCE = (
     r"insurance|insurer|(?<!phone\s)(?<!staff\s)(?<!weekend\s)(?<!our\s)coverage|covered|co-?pays?|co-?insurance|deductibles?|out-of-pocket|balances?|bills?|"
@@ -110,6 +114,7 @@ _PERSON = re.compile(
 # "you" that addresses the reader without saying anything about them.
 _HARMLESS_YOU = re.compile(
     r"\b(?:thank\s+you|did\s+you\s+know|your\s+own\s+(?:doctor|physician|provider|clinician)|thanks?\s+you|if\s+you\b[^,.;!?]*|should\s+you\b[^,.;!?]*|whenever\s+you\b[^,.;!?]*|"
+    r"when\s+you\s+(?:call|contact|reach|book|schedule|arrive|check\s+in|come\s+in)\b(?!\s+(?:last|that|on))|"
     r"you(?:'ll|'d|\s+(?:can|may|could|will|would|might))\s+(?:\w+\s+)?(?:call|reach|contact|email|ask|speak|"
     r"talk|visit|get\s+in\s+touch|give\s+us)|"
     r"(?:call|reach|contact|email|ask|hear\s+from|speak\s+(?:with|to)|talk\s+(?:with|to)|help|assist|see|welcome|"
@@ -134,12 +139,14 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:your|her|his|their|the\s+patient's|this\s+patient's)\s+(?:(?:medical|dental|imaging|health|"
             r"last|recent|first|previous|latest|prior|initial|most\s+recent|follow-?up|scheduled|upcoming|"
-            r"patient|morning|afternoon|evening|early|late|\d{1,2}(?::\d\d)?\s?(?:a\.?m\.?|p\.?m\.?)?)\s+)*"
+            r"patient|morning|afternoon|evening|early|late|\d{1,2}(?::\d\d)?\s?(?:a\.?m\.?|p\.?m\.?|o'clock)?|"
+            r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|weekly|monthly|annual|yearly)\s+)*"
             r"(?:chart|records?|file|account|visits?|appointments?|exams?|scans?|stud(?:y|ies)|"
             r"procedures?|results?|report|images?|films?|referral|order|orders|prescription|treatment|diagnosis|"
             r"care\s+team|doctor|physician|radiologist|technologist|tech|check-?in|stay|wait|waiting\s+time|"
             r"bill|balance|claim|co-?pay|deductible|insurance|plan|session|consult\w*|mammogram|MRI|CT|"
-            r"ultrasound|x-?ray|biopsy|surgery|condition|case|history|portal|scores?|numbers|levels?|cleaning|crown|slot|booking|"
+            r"ultrasound|x-?ray|biopsy|surgery|condition|case|history|portal|scores?|numbers|levels?|cleanings?|crown|slot|booking|"
+            r"check-?ups?|re-?checks?|"
             r"filling|root\s+canal|extraction|implant|braces|aligners|adjustment|day\s+(?:here|with\s+us)|"
             r"time\s+(?:here|with\s+us))\b",
             _I,
@@ -161,10 +168,11 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"(?:office|clinic|center|centre|suite)|last\s+(?:here|in)|scheduled|booked|checked\s+in|a\s+patient)\b|"
             r"\b(?:you|she|he)\s+(?:came|come)\s+(?:in|to\s+(?:us|our|see))\b|"
             r"\bduring\s+(?:your|her|his)\b|"
-            r"\bas\s+(?:a|our)\s+(?:valued\s+|long-?time\s+|loyal\s+|new\s+|former\s+)?patient\b|"
-            r"\b(?:long-?time|loyal|regular|returning|former|existing)\s+patient\b|"
-            r"\b(?:you|she|he)\s+(?:are|is|were|was|have\s+been|has\s+been)\s+(?:a|an|our|one\s+of\s+our)\s+"
-            r"(?:valued\s+|long-?time\s+|loyal\s+|regular\s+|former\s+)?patients?\b|"
+            r"\bas\s+(?:a|our|one\s+of\s+our)\s+(?:valued\s+|long-?time\s+|loyal\s+|new\s+|former\s+)?patients?\b|"
+            r"\b(?:long-?time|loyal|regular|returning|former|existing)\s+patients?\b|"
+            r"\b(?:you|she|he)(?:\s+(?:are|is|were|was|have\s+been|has\s+been)|'re|'s)\s+(?:\w+\s+)?(?:a|an|our|one\s+of\s+our)\s+"
+            r"(?:[\w-]+\s+)?patients?\b|\bone\s+of\s+our\s+(?:favou?rite|best|sweetest|bravest|youngest|oldest)\s+"
+            r"(?:patients|clients|families|regulars)\b|"
             r"\b(?:we|our\s+(?:staff|team|techs?|technologists?|radiologists?|doctors?|physicians?|nurses?|front\s+"
             r"desk|office|billing\s+(?:team|office|department)|scheduler|schedulers))\s+(?:\w+\s+)?(?:treated|scanned|saw|"
             r"examined|imaged|called|billed|informed|told|gave|explained\s+to|helped|took\s+care\s+of|"
@@ -194,6 +202,14 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:you're|you\s+are|she's|he's|she\s+is|he\s+is)\s+due\s+(?:back|for|in)\b|"
             r"\b(?:good|smart|great)\s+(?:call|choice|idea|move)\s+(?:on\s+)?(?:booking|scheduling|coming|picking|choosing)\b|"
             r"\bit\s+was\s+(?:my|our|a\s+real|a)\s+pleasure\s*(?=[.!,]|$)|\bwelcome\s+(?:you|her|him)\s+back\b|\bsee\s+(?:you|her|him)\s+(?:again|back|at\s+your\s+next)\b|"
+            r"\bsee\s+(?:you|ya|her|him|them)(?:\s+(?:both|all))?\s+(?:in\s+(?:a\s+few|a|an|one|two|three|four|six|twelve|\d+)\s+"
+            r"(?:weeks?|months?|years?)|next\s+(?:week|month|year|time|spring|summer|fall|autumn|winter))\b|"
+            r"\bnext\s+time\s+(?:you(?:'re|\s+are)|she's|he's)\s+(?:in|here|back)\b|"
+            r"\b(?:you|she|he)\s+caught\s+us\s+(?:on|at|in)\b|"
+            r"\b(?:for|after)\s+(?:coming|coming\s+back)\s+to\s+(?:us|see\s+us)\b|"
+            r"\b(?:good|great|perfect|smart|lucky)\s+timing\s+on\s+(?:your|her|his)\s+part\b|"
+            r"\bas\s+(?:we\s+)?(?:discussed|agreed)\b|\bas\s+(?:the\s+|your\s+)?doctor\s+(?:said|advised|recommended|explained)\b|"
+            r"\b(?:involved\s+in|responsible\s+for)\s+(?:your|her|his)\s+(?:care|treatment|exam|visit|procedure)\b|"
             # having them in, caring for them, their visit seen from the practice's side
             r"\b(?:take|took|taking)\s+care\s+of\s+(?:you|her|him|them)\b|"
             r"\b(?:for|after)\s+(?:coming|stopping|dropping)\s+(?:in|by)\b"
@@ -217,7 +233,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             # "the final reading is made by a radiologist": how it works, not what it showed
             r"(?:are|is)(?!\s+(?:made|done|written|sent|read|performed|interpreted|reviewed|released|posted|available|"
             r"ready|usually|generally|typically|normally|often|always|never|not|shared|processed|finalized|signed|"
-            r"stored|kept|only|then|also|meant|for)\b))\b|"
+            r"stored|kept|only|then|also|meant|for|clearer|sharper|crisper)\b))\b|"
             # an outcome told in the past tense: "it turned out to be nothing", "it came back clear"
             r"\b(?:turned\s+out\s+to\s+be|came\s+back)\s+(?:(?:an?|just\s+an?)\s+(?:harmless|benign|simple|small|"
             r"tiny|minor)\b|nothing|normal|clear|fine|negative|benign|positive|low|high|elevated|borderline|"
@@ -231,11 +247,22 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             # good wishes about a new treatment: "hope the new night guard is helping"
             r"\b(?:hope|hoping|glad|happy)\b[^.!?]*\b(?:the|your|her|his)\s+new\s+[\w-]+(?:\s+[\w-]+)?\s+"
             r"(?:is|are|has\s+been|have\s+been)\s+(?:helping|working|doing\s+the\s+trick)\b|"
+            rf"\b(?:the|your|her|his)\s+(?:[\w-]+\s+)?(?:{_PROCEDURES})\s+(?:keeps|continues\s+to\s+be|"
+            r"(?:is|are|has\s+been|have\s+been)\s+(?:still|finally)?)\s*(?:working|helping|paying\s+off)\b|"
+            # pregnancy progress: "8 weeks already", "everything measuring right on track"
+            r"\b(?:\d+|[a-z]+(?:-[a-z]+)?)\s+weeks\s+(?:already|along|pregnant)\b|"
+            r"\bmeasuring\s+(?:right\s+)?(?:on\s+track|ahead|behind|small|big|large)\b|"
+            # a diagnosis quoted and explained: '"mild degenerative disc disease" is just normal wear'
+            rf"[\"“][^\"”]*\b(?:{_CONDITIONS})\b[^\"”]*[\"”]\s+(?:is|was|means|just\s+means)\b|"
+            rf"[\"“][^\"”]{{3,80}}[\"”]\s+(?:(?:just|simply|only|basically)\s+)?means\b[^.!?]*\b(?:{_CONDITIONS})\b|"
             # "gallbladder is fine", "the liver ultrasound show fatty liver": a result
             rf"\b(?:{_CONDITIONS})\s+(?:is|was|looks?|looked|came\s+back)\s+(?:fine|normal|clear|good|healthy|ok(?:ay)?)\b"
             r"(?!\s+(?:for|to|with|if|in\s+general))|"
             rf"\b(?:the|those|these)\s+(?:[\w-]+\s+){{0,2}}?(?:{_PROCEDURES})\s+(?:showed|revealed|confirmed|came\s+back|"
             rf"shows?\s+(?:[\w-]+\s+){{0,3}}?(?:{_CONDITIONS}))\b|"
+            # "your Holter showed only occasional PVCs": someone's result
+            r"\b(?:your|her|his)\s+(?!(?:feedback|review|comments?|words|post|message|note|experience|story|"
+            r"letter|call|email|survey)\b)(?:[\w-]+\s+){0,2}?(?:showed|revealed|came\s+back|confirmed)\b(?!\s+(?:us|me)\b)|"
             # "a stress test result like the one described"
             r"\b(?:results?|findings?|scans?|tests?|reports?|diagnos[ie]s|conditions?|readings?|images?|symptoms?|"
             r"injur(?:y|ies)|fractures?)\s+like\s+the\s+one\s+(?:you\s+)?(?:described|mentioned|had|got|received)\b|"
@@ -278,6 +305,11 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"claim|chart|records?|details|info|information|photo|picture|shot|card)\b[^.!?]*\b(?:here|below|"
             r"on\s+our\s+(?:instagram|facebook|page|website|site|feed)|in\s+(?:a|the|this)\s+(?:reply|comment|thread))\b|"
             r"\b(?:walk\s+you\s+through|explain|go\s+over)\s+(?:it|them|this|that)\b[^.!?]*\bright\s+here\b|"
+            # "list your questions in a reply ... and our radiologist will answer them here"
+            r"\b(?:answer|respond\s+to|reply\s+to|address)\s+(?:them|it|each(?:\s+one)?|every\s+one|those|these|"
+            r"your\s+(?:questions|concerns))\s+(?:\w+\s+)?(?:here|publicly|below|in\s+(?:this|the)\s+(?:thread|comments))\b|"
+            r"\b(?:post|list|share|leave|write)\s+(?:[\w-]+\s+){0,6}?(?:questions|concerns)\b[^.!?]*\b(?:here|below|"
+            r"in\s+(?:a|the|this)\s+(?:reply|comment|thread))\b[^.!?]*\b(?:answer|respond|reply|address)|"
             r"\bfor\s+(?:the\s+benefit\s+of\s+)?other\s+readers\b|\b(?:in\s+the\s+interest\s+of\s+|for\s+)"
             r"transparency\b|\bhere(?:'s|\s+is)\s+what\s+(?:really\s+|actually\s+)?happened\b|"
             r"\b(?:looked\s+at|checked|pulled|reviewed)\s+(?:the|our)\s+(?:[\w-]+\s+){0,2}?(?:logs?|footage|"
@@ -384,7 +416,8 @@ _POLICY_MARKER = re.compile(
     r"(?:women|men|adults|children|kids|people|anyone)\s+(?:\d+|over|under|aged?|ages|between|starting)\b|"
     r"under\s+(?:federal\s+|state\s+)?(?:privacy\s+)?law|privacy\s+law\s+(?:means|requires|allows|prevents)|"
     r"^\W*(?:an?|most)\s+(?:[\w-]+\s+){0,2}?(?:MRIs?|CTs?|scans?|exams?|ultrasounds?|x-?rays?|DEXA|mammograms?|"
-    r"biops(?:y|ies)|studies|study)\s+(?:is|are|measures?|uses?|takes?|involves?|lasts?|requires?|can)\b)\b",
+    r"biops(?:y|ies)|studies|study)\s+(?:only\s+|usually\s+|typically\s+|just\s+)?(?:is|are|measures?|uses?|takes?|"
+    r"involves?|lasts?|requires?|can)\b)\b",
     _I,
 )
 _EVENT = re.compile(
@@ -456,7 +489,7 @@ _WISH = re.compile(
 )
 _DEFINITE_CLINICAL = re.compile(
     r"(?<!ordered\s)(?<!requested\s)(?<!referred\s)"
-    rf"\b(?:the|that|this|those|these)\s+(?:[\w-]+\s+){{0,2}}?(?:{_PROCEDURES}|{_CONDITIONS})\b"
+    rf"\b(?:the|that|this|those|these)\s+(?!(?:every|each|all|any)\b)(?:[\w-]+\s+){{0,2}}?(?:{_PROCEDURES}|{_CONDITIONS})\b"
     r"(?!\s+(?:[\w-]+\s+)?(?:machines?|scanners?|units?|suites?|rooms?|team|department|center|centre|schedule|"
     r"waiting|area|desk|staff|technologists?|techs?|coordinator|navigator|program|process|policy|plans?|forms?|"
     r"instructions|options|line|portal|equipment|table|guidelines))",
@@ -473,7 +506,8 @@ _GENERIC_PEOPLE = re.compile(
     r"(?:a|each|every|any|all)\s+(?:patient|person|client|parent|family)s?)\b",
     _I,
 )
-_BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)|\n+")
+# An emoji before a new capitalised sentence ends one too: "you are so welcome ❤️ A bone density scan..."
+_BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)|\n+|[\U0001F300-\U0001FAFF\u2600-\u27BF]\ufe0f?(?=\s+[A-Z])")
 _ABBREVIATION = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Mx|Prof|St|Sr|Jr|vs|etc|e\.g|i\.e|Ste|Apt|No|a\.m|p\.m|[A-Z])$")
 
 STANDARD_LINE = (
@@ -631,7 +665,7 @@ class ReplyGuard:
         # the words the vocabulary is matched in: without addresses ("billing@...") and the reviewer's
         # chosen name ("Bill & Marge"), each blanked to the same length so offsets stay put
         words = _blank(_blank(s.text, _ADDRESS), name_pattern)
-        advice = [m.span() for m in _ADVICE_YOUR.finditer(s.text)] if _tells_nothing_that_happened(s.text) else []
+        advice = _advice_spans(s.text)
         for kind, pattern in _RULES:
             for m in pattern.finditer(s.text):
                 if generic and kind == CONFIRMATION and m.group().lower().startswith("their "):
@@ -643,6 +677,9 @@ class ReplyGuard:
                     continue  # "when a repeat is needed because of a limitation on our side"
                 if kind == PUBLIC and _declines_publicly(s.text, m):
                     continue  # "we can't respond to questions about specific scans here"
+                general = policy and m.group().lower() == "for the record"
+                if kind == PUBLIC and (general or _EXPLAINS_FOR_EVERYONE.match(s.text, m.start())):
+                    continue  # "for the record, we don't require prepaid packages from anyone"
                 yield _finding(reply, kind, s.start + m.start(), s.start + m.end())
         unadvised = s.text
         for a, b in reversed(advice):
@@ -668,6 +705,9 @@ class ReplyGuard:
             # shrank after the radiation", "our cardiologist caught the arrhythmia just in time"
             for m in _DEFINITE_CLINICAL.finditer(s.text):
                 yield _finding(reply, CLINICAL, s.start + m.start(), s.start + m.end())
+            # "the account was sent to collections", "we've waived the copay": someone's bill
+            for m in () if _PRACTICE_CHANGE.search(s.text) else _SETTLED_BILL.finditer(words):
+                yield _finding(reply, FINANCIAL, s.start + m.start(), s.start + m.end())
         # "our IT vendor pushed a fix last week": the practice's own change, not someone's visit
         practice_change = bool(_PRACTICE_CHANGE.search(s.text)) and not personal
         if personal or (_VISIT.search(s.text) and not practice_change):
@@ -729,6 +769,12 @@ class ReplyGuard:
         chosen = chosen | {part for word in chosen for part in word.split("-") if part}
         # "ZoeyB", "marcus_j": the name part of a handle
         chosen = chosen | {w.lower() for w in re.findall(r"[A-Z]?[a-z]{2,}", display_name or "")}
+        # "tonyb", "jen_k22": a first name with an initial or digits stuck on
+        chosen = chosen | {
+            m.group(1)
+            for w in re.findall(r"[a-z]+", (display_name or "").lower())
+            if (m := re.match(r"([a-z]{3,})[a-z]$", w))
+        }
         review_names = set()
         if review:
             spans = self.detector.detect(review, [PhiType.NAME])
@@ -935,6 +981,16 @@ _DEFINITE_FINANCE = re.compile(
 )
 
 
+# What was done with a particular bill: "the account was sent to collections", "we've waived the copay"
+_BILL = r"(?:balance|bill|co-?pay|account|charge|claim|refund|statement|invoice|deductible)s?"
+_SETTLED_BILL = re.compile(
+    rf"\b(?:the|that|this)\s+(?:[a-z-]+\s+)?{_BILL}\s+(?:was|were|went|got|has\s+been|had\s+been)\b|"
+    rf"\b(?:waived|refunded|wrote\s+off|written\s+off|reversed|credited|adjusted|reprocessed|resubmitted)\s+"
+    rf"(?:the|that|this)\s+(?:[a-z-]+\s+)?{_BILL}\b",
+    _I,
+)
+
+
 def _blank(text: str, pattern: re.Pattern[str] | None) -> str:
     """``text`` with ``pattern``'s matches replaced by spaces (the offsets of the rest unchanged)."""
     return text if pattern is None else pattern.sub(lambda m: " " * len(m.group()), text)
@@ -952,6 +1008,19 @@ def _display_name_pattern(display_name: str | None) -> re.Pattern[str] | None:
 
 def _mentions_staff(sentence: str, staff: StaffAllowList) -> bool:
     return bool(len(staff)) and any(m.group("name") in staff for m in _STAFF_CANDIDATE.finditer(sentence))
+
+
+def _advice_spans(sentence: str) -> list[tuple[int, int]]:
+    """Where the sentence advises any reader about their own doctor or plan (``_ADVICE_YOUR``).
+
+    "Tell your technologist if you're cold" is advice; "I'll let your tech know" is the practice acting
+    on the reviewer's visit, so a verb whose subject is "I" or "we" is not."""
+    if not _tells_nothing_that_happened(sentence):
+        return []
+    return [m.span() for m in _ADVICE_YOUR.finditer(sentence) if not _PRACTICE_SUBJECT.search(sentence, 0, m.start())]
+
+
+_PRACTICE_SUBJECT = re.compile(r"\b(?:I|we)(?:'ll|'d|'ve|\s+(?:will|would|can|have|already|just))?\s+$", _I)
 
 
 def _apologises_for_something(sentence: str) -> bool:
@@ -1011,6 +1080,8 @@ def _about_someone(sentence: str) -> bool:
     return bool(_PERSON.search(text))
 
 
+# "we want to explain for everyone: sonographers are not permitted to share findings": how things work
+_EXPLAINS_FOR_EVERYONE = re.compile(r"(?:[\w\s]*\b)?(?:explain|clarify)\s+for\s+everyone\s*(?::|how\b|why\s+we\b)", _I)
 _ANY_PATIENT = re.compile(r"\bthe\s+(?:patient|client|person|individual)\b", _I)
 
 
