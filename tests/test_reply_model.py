@@ -27,7 +27,7 @@ URL = "/v1/replies/check"
 # Disclosures in words no rule knows (the rules pass each of these: asserted below).
 MODEL_ONLY_UNSAFE = [
     "The repair went exactly as planned.",
-    "The swelling went down nicely after the second visit.",
+    "The bruising faded nicely after the second visit.",
     "Our sonographer said the baby looked perfect.",
     "Welcome back to the practice, we missed you!",
 ]
@@ -48,7 +48,7 @@ def test_the_classifier_loads_and_its_manifest_names_what_it_was_trained_on(clas
     assert manifest["categories"] == list(CATEGORIES)
     assert classifier.threshold == manifest["threshold"]
     assert 0.0 < classifier.threshold < 1.0
-    held_out = {"heldout4", "heldout5", "heldout6", "heldout18", "heldout19"}
+    held_out = {"heldout4", "heldout5", "heldout6", "heldout20", "heldout21"}
     assert held_out <= set(manifest["training_data"]["never_used"])
     assert not held_out & set(manifest["training_data"]["splits"])
     assert {"train4", "heldout7", "heldout9", "heldout11"} <= set(manifest["training_data"]["splits"])
