@@ -3,9 +3,9 @@
     .venv/bin/python training/reply_guard/train.py            # writes head.npz + manifest.json
 
 Data: the replies of the dev, heldout, heldout2 and heldout3 splits (evaluation/phi/replies.jsonl),
-the hand-written training replies of ``train2`` to ``train6`` and the spent held-out
-sets ``heldout7`` to ``heldout17`` (their own files).  heldout4, heldout5, heldout6, heldout18 and
-heldout19 are never read here.  The model reads
+the hand-written training replies of ``train2`` to ``train7`` and the spent held-out
+sets ``heldout7`` to ``heldout19`` (their own files).  heldout4, heldout5, heldout6, heldout20 and
+heldout21 are never read here.  The model reads
 what the guard reads: each sentence, or for a sentence over ``WINDOW_WORDS`` words its overlapping
 word windows (``common.phi.replies._windows``).  Labels are per reply, the classifier per window:
 
@@ -76,6 +76,7 @@ TRAIN_SPLITS = (
     "train4",
     "train5",
     "train6",
+    "train7",
     "heldout7",
     "heldout8",
     "heldout9",
