@@ -63,7 +63,7 @@ _PROCEDURES = (
     r"studies|study|procedures?|surgery|surgeries|treatment|therapy|counsell?ing|medications?|prescriptions?|"
     r"\w+(?:plasty|ectomy|otomy|oscopy)|night\s+guard|grinding|crowns?|fillings?|cavit(?:y|ies)|root\s+canal|"
     r"extractions?|dentures?|aligners|retainer|stents?|(?<!flu\s)(?<!booster\s)shots|CPAP|BiPAP|Holter|cryo\w*|"
-    r"re-?checks?|spot\s+checks?|wisdom\s+(?:tooth|teeth)"
+    r"re-?checks?|spot\s+checks?|wisdom\s+(?:tooth|teeth)|ablations?|embolizations?|tubes"
 )
 _CONDITIONS = (
     r"tumou?rs?|cancer|malignan\w*|benign|mass(?:es)?|lesions?|nodules?|cysts?|fractures?|broken|torn|tears?|"
@@ -90,7 +90,8 @@ _CONDITIONS = (
     r"cholesterol|blood\s+pressure|insulin|eczema|rash|acne|psoriasis|"
     r"melanoma|carcinoma|lymphoma|sarcoma|myeloma|glioma|lipoma|adenoma|hematoma|fibroids?|plaque|margins|"
     r"prognosis|apnea|PVCs?|A1c|sober\w*|sobriety|swelling|aspirin|ibuprofen|tylenol|tretinoin|antibiotics?|"
-    r"wear\s+and\s+tear|degenerative"
+    r"wear\s+and\s+tear|degenerative|BRCA|mutations?|heartbeat|Ativan|Valium|Xanax|lorazepam|diazepam|"
+    r"Zoloft|Lexapro|Prozac|sertraline|Adderall|ear\s+infections?"
 )
 _FINANCE = (
     r"insurance|insurer|(?<!phone\s)(?<!staff\s)(?<!weekend\s)(?<!our\s)coverage|covered|co-?pays?|co-?insurance|deductibles?|out-of-pocket|balances?|bills?|"
@@ -113,7 +114,7 @@ _PERSON = re.compile(
 )
 # "you" that addresses the reader without saying anything about them.
 _HARMLESS_YOU = re.compile(
-    r"\b(?:thank\s+you|did\s+you\s+know|your\s+own\s+(?:doctor|physician|provider|clinician)|thanks?\s+you|if\s+you\b[^,.;!?]*|should\s+you\b[^,.;!?]*|whenever\s+you\b[^,.;!?]*|"
+    r"\b(?:thank\s+you|did\s+you\s+know|your\s+(?:own|ordering|referring)\s+(?:doctor|physician|provider|clinician)|thanks?\s+you|if\s+you\b[^,.;!?]*|should\s+you\b[^,.;!?]*|whenever\s+you\b[^,.;!?]*|"
     r"when\s+you\s+(?:call|contact|reach|book|schedule|arrive|check\s+in|come\s+in)\b(?!\s+(?:last|that|on))|"
     r"you(?:'ll|'d|\s+(?:can|may|could|will|would|might))\s+(?:\w+\s+)?(?:call|reach|contact|email|ask|speak|"
     r"talk|visit|get\s+in\s+touch|give\s+us)|"
@@ -124,7 +125,8 @@ _HARMLESS_YOU = re.compile(
     # the review's own words, and walking anyone through something
     r"\b(?:you're|you\s+are)\s+(?:describing|referring\s+to|asking\s+about)|"
     r"(?:can|will|'ll|would)\s+(?:be\s+(?:happy|glad)\s+to\s+)?walk\s+you\s+through|"
-    r"you\s+(?:always\s+)?have\s+the\s+right|you(?:'re|\s+are)\s+(?:absolutely\s+|so\s+|quite\s+)?right\b(?!\s+on\s+(?:track|schedule|time))|"
+    r"you\s+(?:always\s+|absolutely\s+)?have\s+(?:the|a)\s+right(?:\s+to\s+(?:(?:see|obtain|get|request)\s+)?"
+    r"(?:a\s+copy\s+of\s+)?your\s+(?:results|records|images|reports?|chart))?|(?:right|best|suitable)\s+for\s+you\b|you(?:'re|\s+are)\s+(?:absolutely\s+|so\s+|quite\s+)?right\b(?!\s+on\s+(?:track|schedule|time))|"
     r"what\s+you(?:'ll|\s+will)\s+(?:feel|hear|need|experience|see)|"
     r"we\s+hear\s+you|your\s+(?:feedback|review|comments?|kind\s+words|words|post|message|note|input|"
     r"perspective|concerns?|frustration|patience|time|trust|understanding|suggestions?|thoughts|praise|"
@@ -137,16 +139,16 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     (
         CONFIRMATION,
         re.compile(
-            r"\b(?:your|her|his|their|the\s+patient's|this\s+patient's)\s+(?:(?:medical|dental|imaging|health|"
+            r"(?<!\bright\sto\s)\b(?:your|her|his|their|the\s+patient's|this\s+patient's)\s+(?:(?:medical|dental|imaging|health|"
             r"last|recent|first|previous|latest|prior|initial|most\s+recent|follow-?up|scheduled|upcoming|"
             r"patient|morning|afternoon|evening|early|late|\d{1,2}(?::\d\d)?\s?(?:a\.?m\.?|p\.?m\.?|o'clock)?|"
-            r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|weekly|monthly|annual|yearly)\s+)*"
+            r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|weekly|monthly|annual|yearly|next)\s+)*"
             r"(?:chart|records?|file|account|visits?|appointments?|exams?|scans?|stud(?:y|ies)|"
             r"procedures?|results?|report|images?|films?|referral|order|orders|prescription|treatment|diagnosis|"
             r"care\s+team|doctor|physician|radiologist|technologist|tech|check-?in|stay|wait|waiting\s+time|"
             r"bill|balance|claim|co-?pay|deductible|insurance|plan|session|consult\w*|mammogram|MRI|CT|"
             r"ultrasound|x-?ray|biopsy|surgery|condition|case|history|portal|scores?|numbers|levels?|cleanings?|crown|slot|booking|"
-            r"check-?ups?|re-?checks?|"
+            r"check-?ups?|re-?checks?|sessions|annual(?=\s*[.!,;?]|\s*$)|"
             r"filling|root\s+canal|extraction|implant|braces|aligners|adjustment|day\s+(?:here|with\s+us)|"
             r"time\s+(?:here|with\s+us))\b",
             _I,
@@ -206,6 +208,21 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"(?:weeks?|months?|years?)|next\s+(?:week|month|year|time|spring|summer|fall|autumn|winter))\b|"
             r"\bnext\s+time\s+(?:you(?:'re|\s+are)|she's|he's)\s+(?:in|here|back)\b|"
             r"\b(?:you|she|he)\s+caught\s+us\s+(?:on|at|in)\b|"
+            r"\bper\s+(?:our|the)\s+(?:records?|system|chart|notes|files?|logs?|check-?in\s+system|schedule)\b|"
+            r"\b(?:part\s+of)\s+(?:your|her|his)\s+(?:journey|care|recovery|story|treatment)\b|"
+            r"\b(?:people|women|men|patients|kids|families|those)\s+like\s+(?:you|her|him)\s+(?:with|who)\b|"
+            r"\bwe\s+know\s+(?:this|that)\s+(?:is|was)\s+[A-Z]|"
+            r"\bcome\s+see\s+us\s+again\b|\bvisiting\s+us\s+again\b|"
+            r"\b(?:love|loved|enjoy|enjoyed)\s+(?:seeing|having)\s+(?:you|your|her|him|them)\b|"
+            r"\b(?:love|loved|enjoy|enjoyed)\s+(?:it\s+)?when\s+(?:you|she|he)\s+(?:stop|come|drop|visit|came|stopped|"
+            r"dropped|visited)\b|"
+            r"\b(?:could|were\s+able\s+to|managed\s+to)\s+get\s+(?:you|her|him)\s+(?:scanned|seen|in\b|checked|imaged|"
+            r"x-?rayed|patched\s+up|fitted|booked)|"
+            r"\b(?:you|she|he)\s+(?:were|was)\s+in\s+and\s+out\b|"
+            r"\b(?:I|we)\s+(?:can\s+)?see\s+(?:that\s+)?(?:you|she|he)\s+(?:called|came|were|was|visited|had|missed)\b|"
+            r"\bsee\s+(?:you|her|him|them)\s+(?:at|after|for|before)\s+(?:the|your|her|his)\s+(?:next\s+|[\w-]+\s+){0,2}?"
+            r"(?:check-?up|visit|appointment|follow-?up|exam|scan|echo|cleaning|annual)s?\b|"
+            r"\bsorry\s+(?:that\s+)?(?:you|she|he)\s+(?:had\s+to\s+)?wait(?:ed)?\b|"
             r"\b(?:for|after)\s+(?:coming|coming\s+back)\s+to\s+(?:us|see\s+us)\b|"
             r"\b(?:good|great|perfect|smart|lucky)\s+timing\s+on\s+(?:your|her|his)\s+part\b|"
             r"\bas\s+(?:we\s+)?(?:discussed|agreed)\b|\bas\s+(?:the\s+|your\s+)?doctor\s+(?:said|advised|recommended|explained)\b|"
@@ -233,7 +250,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             # "the final reading is made by a radiologist": how it works, not what it showed
             r"(?:are|is)(?!\s+(?:made|done|written|sent|read|performed|interpreted|reviewed|released|posted|available|"
             r"ready|usually|generally|typically|normally|often|always|never|not|shared|processed|finalized|signed|"
-            r"stored|kept|only|then|also|meant|for|clearer|sharper|crisper)\b))\b|"
+            r"stored|kept|only|then|also|meant|for|clearer|sharper|crisper|taken|obtained|acquired|completed)\b))\b|"
             # an outcome told in the past tense: "it turned out to be nothing", "it came back clear"
             r"\b(?:turned\s+out\s+to\s+be|came\s+back)\s+(?:(?:an?|just\s+an?)\s+(?:harmless|benign|simple|small|"
             r"tiny|minor)\b|nothing|normal|clear|fine|negative|benign|positive|low|high|elevated|borderline|"
@@ -252,6 +269,16 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             # pregnancy progress: "8 weeks already", "everything measuring right on track"
             r"\b(?:\d+|[a-z]+(?:-[a-z]+)?)\s+weeks\s+(?:already|along|pregnant)\b|"
             r"\bmeasuring\s+(?:right\s+)?(?:on\s+track|ahead|behind|small|big|large)\b|"
+            r"\b(?:\w+\s+)?(?:days?|weeks?|months?|years?)\s+sober\b|\bcan't\s+wait\s+to\s+meet\s+(?:baby|the\s+baby|your\s+"
+            r"(?:little|baby|new))\b|"
+            r"\b(?:keep|continue)\s+(?:taking|using|applying|wearing)\s+(?:the|your|that|those)\s+"
+            r"(?!(?:portal|app|website|site|form|parking)\b)|"
+            r"\b(?:improvement|recovery|healing|progress)\s+(?:you\s+(?:describe|mention)\s+)?is\s+(?:right\s+)?on\s+track\b|"
+            r"(?<!Dr\.\s)(?<!Dr\s)\b[A-Z][a-z]+'s\s+(?:[\w-]+\s+)?(?:asthma|allerg\w+|diabet\w+|cancer|ADHD|anxiety|"
+            r"depression|autism|seizures?|eczema|ear\s+infections?|fracture|surgery|pregnancy|braces)\b|"
+            r"\b(?:your|her|his)\s+(?:[\w-]+\s+)?(?:cancer|tumou?r|malignan\w*|bipolar|schizo\w*|PTSD|ADHD|HIV|hepatitis|"
+            r"diabet\w*|dementia|alzheimer\w*|addiction|depression|substance\s+use|eating\s+disorder|BRCA|miscarriage|"
+            r"pregnancy)\b|"
             # a diagnosis quoted and explained: '"mild degenerative disc disease" is just normal wear'
             rf"[\"“][^\"”]*\b(?:{_CONDITIONS})\b[^\"”]*[\"”]\s+(?:is|was|means|just\s+means)\b|"
             rf"[\"“][^\"”]{{3,80}}[\"”]\s+(?:(?:just|simply|only|basically)\s+)?means\b[^.!?]*\b(?:{_CONDITIONS})\b|"
@@ -291,6 +318,8 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"(?:are|of\s+(?:this|the)\s+case)\b|\bthe\s+truth\s+is\b|\bwhat\s+(?:really|actually)\s+happened\b|"
             r"\b(?:our|the\s+practice's)\s+side\s+of\s+the\s+story\b|\b(?:contrary\s+to|despite)\s+"
             r"(?:what|your|her|his)\s+(?:\w+\s+)?(?:claims?|says?|review|wrote|writes|posted|states?)\b|"
+            r"\b(?:reply|respond|comment)\s+(?:to\s+this\s+(?:review|post|comment|thread)\s+)?(?:with|including)\s+"
+            r"(?:the|your|her|his)\s+(?:full\s+name|name\s+on|date\s+of\s+birth|DOB|birthday|account|member|policy)|"
             r"\b(?:reply|respond|comment|post|write|share|list|include|leave)\s+(?:back\s+)?(?:here\s+)?(?:with\s+)?"
             r"(?:your|her|his)\s+(?:full\s+name|date\s+of\s+birth|DOB|birthday|phone|number|account|member|"
             r"policy|insurance|details|chart|address|email|MRN|record)\b|"
@@ -353,6 +382,11 @@ _WHEN = re.compile(
     r"\b(?:on|since|from)\s+the\s+\d{1,2}(?:st|nd|rd|th)\b|\bon\s+that\s+day\b",
     _I,
 )
+_THAT_VISIT = re.compile(
+    r"\bthat\s+(?:day|morning|afternoon|evening|night)\b|"
+    r"(?P<late>(?<!than\s)(?<!over\s)(?<!least\s)(?<!to\s)\b\d+\s+(?:min|mins|minutes|hours?|hrs?)\s+late\b)",
+    _I,
+)
 _VISIT = re.compile(
     r"\b(?:delay\w*|wait\w*|visit\w*|appointments?|scans?|exams?|arriv\w+|came|check-?in|checked|procedures?|"
     r"late|early|seen|booked|scheduled|rescheduled|cancell?ed)\b",
@@ -411,7 +445,7 @@ _POLICY_MARKER = re.compile(
     r"var(?:y|ies)\s+(?:\w+\s+){0,3}?(?:by|with|from|depending)|depends?\s+on|"
     r"(?:don't|doesn't|do\s+not|does\s+not|isn't|aren't|won't|not)\s+always|requires?\b|"
     r"our\s+(?:[\w-]+\s+){1,2}polic(?:y|ies)|as\s+a\s+matter\s+of\s+(?:policy|practice|course)|"
-    r"prices?\s+(?:start|starts|begin|begins|range|ranges)|self-pay\s+(?:prices?|rates?)\s+(?:are|start|starts|begin|begins|range|ranges)\b|"
+    r"prices?\s+(?:start|starts|begin|begins|range|ranges)|starting\s+(?:at|from)\s+\$|self-pay\s+(?:prices?|rates?)\s+(?:are|start|starts|begin|begins|range|ranges)\b|"
     r"at\s+most\s+(?:[\w-]+\s+)?(?:centers|centres|practices|offices|clinics|places|facilities)|"
     r"(?:women|men|adults|children|kids|people|anyone)\s+(?:\d+|over|under|aged?|ages|between|starting)\b|"
     r"under\s+(?:federal\s+|state\s+)?(?:privacy\s+)?law|privacy\s+law\s+(?:means|requires|allows|prevents)|"
@@ -489,7 +523,8 @@ _WISH = re.compile(
 )
 _DEFINITE_CLINICAL = re.compile(
     r"(?<!ordered\s)(?<!requested\s)(?<!referred\s)"
-    rf"\b(?:the|that|this|those|these)\s+(?!(?:every|each|all|any)\b)(?:[\w-]+\s+){{0,2}}?(?:{_PROCEDURES}|{_CONDITIONS})\b"
+    rf"\b(?:the|that(?!\s+[a-z]+(?<![ious])s\b)|this|those|these)\s+(?!(?:every|each|all|any)\b)(?:[\w-]+\s+){{0,2}}?"
+    rf"(?:{_PROCEDURES}|{_CONDITIONS})\b"
     r"(?!\s+(?:[\w-]+\s+)?(?:machines?|scanners?|units?|suites?|rooms?|team|department|center|centre|schedule|"
     r"waiting|area|desk|staff|technologists?|techs?|coordinator|navigator|program|process|policy|plans?|forms?|"
     r"instructions|options|line|portal|equipment|table|guidelines))",
@@ -502,8 +537,8 @@ _STAFF_CANDIDATE = re.compile(
 )
 _GENERIC_PEOPLE = re.compile(
     r"\b(?:anyone|anybody|everyone|everybody|someone|somebody|whoever|people|patients|families|parents|others|"
-    r"women|men|adults|children|kids|teens|seniors|those\s+who|"
-    r"(?:a|each|every|any|all)\s+(?:patient|person|client|parent|family)s?)\b",
+    r"women|men|adults|children|kids|teens|seniors|individuals|those\s+who|"
+    r"(?:a|each|every|any|all)\s+(?:patient|person|client|parent|family|individual)s?)\b",
     _I,
 )
 # An emoji before a new capitalised sentence ends one too: "you are so welcome ❤️ A bone density scan..."
@@ -668,13 +703,17 @@ class ReplyGuard:
         advice = _advice_spans(s.text)
         for kind, pattern in _RULES:
             for m in pattern.finditer(s.text):
-                if generic and kind == CONFIRMATION and m.group().lower().startswith("their "):
+                anyones = generic or bool(_ANY_THING.search(s.text))
+                if anyones and kind == CONFIRMATION and m.group().lower().startswith(("their ", "the patient's ")):
                     continue  # "anyone who needs a copy of their images": no one in particular
                 any_readers = policy or any(a <= m.start() < b for a, b in advice)
                 if kind == CONFIRMATION and any_readers and _GENERIC_YOUR.fullmatch(m.group()):
                     continue  # "a referral from your physician is required": any reader's physician
                 if kind == CONFIRMATION and policy and re.match(r"on\s+our\s+(?:end|side)", m.group(), _I):
                     continue  # "when a repeat is needed because of a limitation on our side"
+                explaining = policy or _IN_GENERAL.search(s.text, 0, m.start()) or _POLICY_MARKER.search(s.text)
+                if kind == CLINICAL and m.group()[0] in '"“' and explaining:
+                    continue  # 'in general, "dense breast tissue" is very common'
                 if kind == PUBLIC and _declines_publicly(s.text, m):
                     continue  # "we can't respond to questions about specific scans here"
                 general = policy and m.group().lower() == "for the record"
@@ -690,7 +729,7 @@ class ReplyGuard:
         personal = (_about_someone(unadvised) and not policy) or _apologises_for_something(words) or reminder
         if personal:
             for m in _CLINICAL_TERMS.finditer(words):
-                if not _AFTER_A_TITLE.search(s.text, 0, m.start()):
+                if not _AFTER_A_TITLE.search(s.text, 0, m.start()) and not _in_a_proper_name(s.text, m):
                     yield _finding(reply, CLINICAL, s.start + m.start(), s.start + m.end())
             for m in _FINANCE_TERMS.finditer(words):
                 if not _AFTER_A_TITLE.search(s.text, 0, m.start()):  # "Ms. Price" is a surname
@@ -713,6 +752,11 @@ class ReplyGuard:
         if personal or (_VISIT.search(s.text) and not practice_change):
             for m in _WHEN.finditer(s.text):
                 yield _finding(reply, APPOINTMENT, s.start + m.start(), s.start + m.end())
+        # "the lock was broken that day", "15 min late on a Saturday": told of a visit that happened
+        if not (generic or policy or practice_change):
+            for m in _THAT_VISIT.finditer(s.text):
+                if m.group("late") or _past_tense(s.text):
+                    yield _finding(reply, APPOINTMENT, s.start + m.start(), s.start + m.end())
         for m in _GREETING_TO.finditer(s.text):
             yield _finding(reply, NAMING, s.start + m.start(), s.start + m.end())
         # a price list for anyone ("a flat self-pay price of $99 for everyone") is not someone's bill
@@ -929,7 +973,19 @@ def _is_policy(sentence: str) -> bool:
     absence of anything that happened (past tense, a day or time).
     """
     sentence = sentence.strip()
-    return bool(_POLICY_MARKER.search(sentence)) and not _EVENT.search(sentence) and not _WHEN.search(sentence)
+    if _WHEN.search(sentence):
+        return False
+    announced = _GENERAL_OPENER.match(sentence) and not _PRONOUN.search(_HARMLESS_YOU.sub(" ", sentence))
+    return bool(announced or (_POLICY_MARKER.search(sentence) and not _EVENT.search(sentence)))
+
+
+# 'In general, "no acute findings" means the scan did not show an urgent problem': an explanation
+# announced as such, even where its example has a past tense
+_PRONOUN = re.compile(r"\b(?:you|your|yours|you're|you've|he|she|his|her|him)\b", _I)
+_GENERAL_OPENER = re.compile(
+    r"\W*(?:in\s+general|generally(?:\s+speaking)?|as\s+a\s+(?:general\s+)?rule|as\s+a\s+matter\s+of\s+policy)(?:,|\s)",
+    _I,
+)
 
 
 # Cues the rules already compute, given to the learned classifier beside the sentence embedding.
@@ -968,7 +1024,10 @@ _SYMPATHY = re.compile(
     r"(?:for|about)\s+(?:the|any|this|all\s+the)\s+(?:frustration|confusion|stress|inconvenience|trouble|worry|"
     r"hassle|experience|delay|misunderstanding)|if)(?=\s*(?:[.,;!?-]|$|and\b|but\b))|"
     # a bare "we're sorry." or "Sorry <name>,"
-    r"\b(?:sorry|apologies)(?=\s*(?:[.,;!?]|$))|\bsorry\s+if\b",
+    r"\b(?:sorry|apologies)(?=\s*(?:[.,;!?]|$))|\bsorry\s+if\b|"
+    # the practice's own things: "sorry the website isn't clearer"
+    r"\b(?:sorry|apologi[sz]e|apologies)\s+(?:that\s+|about\s+|for\s+)?(?:the|our)\s+(?:website|web\s*site|site|web\s+page|"
+    r"page|phone\s+(?:system|line|tree)|app|online\s+[\w-]+|form)\b",
     _I,
 )
 
@@ -1070,18 +1129,33 @@ def _declines_publicly(sentence: str, match: re.Match[str]) -> bool:
     return bool(_NEGATED.search(before) or _PRIVATELY.search(match.group()) or general)
 
 
+def _in_a_proper_name(sentence: str, match: re.Match[str]) -> bool:
+    """Whether a capitalised word ends a proper name inside the sentence ("your support of Ridgeview Imaging")."""
+    return match.group()[0].isupper() and bool(_NAME_BEFORE.search(sentence, 0, match.start()))
+
+
+_NAME_BEFORE = re.compile(r"[a-z,]\s+(?:[A-Z][a-z]+\s+)+$")
+
+
 def _about_someone(sentence: str) -> bool:
     """Whether the sentence speaks about the reviewer or another particular person.
 
     "The patient" in how things work ("the physician reviews the risks with the patient") is anyone."""
     text = _HARMLESS_YOU.sub(" ", sentence)
-    if _tells_nothing_that_happened(sentence):
+    if _tells_nothing_that_happened(sentence) or (_ANY_THING.search(sentence) and not _EVENT.search(sentence)):
         text = _ANY_PATIENT.sub(" ", text)
     return bool(_PERSON.search(text))
 
 
 # "we want to explain for everyone: sonographers are not permitted to share findings": how things work
 _EXPLAINS_FOR_EVERYONE = re.compile(r"(?:[\w\s]*\b)?(?:explain|clarify)\s+for\s+everyone\s*(?::|how\b|why\s+we\b)", _I)
+# "every study performed in our center", "any imaging result": no one's in particular
+_ANY_THING = re.compile(
+    r"\b(?:any|every|each)\s+(?:[\w-]+\s+){0,2}?(?:results?|reports?|stud(?:y|ies)|exams?|scans?|images?|treatments?|"
+    r"plans?|requests?|referrals?|procedures?)\b",
+    _I,
+)
+_IN_GENERAL = re.compile(r"\b(?:in\s+general|generally|as\s+a\s+rule|for\s+anyone|for\s+everyone)\b", _I)
 _ANY_PATIENT = re.compile(r"\bthe\s+(?:patient|client|person|individual)\b", _I)
 
 
