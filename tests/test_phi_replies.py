@@ -78,6 +78,7 @@ def test_the_name_in_a_handle_is_the_reviewers_own(guard: ReplyGuard) -> None:
     assert guard.check("Ha, fair! We switched the TV to nature shows. Thanks Zoey!", reviewer_display_name="ZoeyB").safe
     assert not guard.check("Thanks Zoey and Marco!", reviewer_display_name="ZoeyB").safe
     assert guard.check("Hi Mel, thanks for the note!", reviewer_display_name="melk").safe
+    assert guard.check("Hey Mike, thanks for the five stars!", reviewer_display_name="bigmike").safe
 
 
 def test_the_display_name_may_be_used_but_not_a_fuller_one(guard: ReplyGuard) -> None:
@@ -182,6 +183,12 @@ def test_a_name_from_the_review_is_not_repeated(guard: ReplyGuard) -> None:
         "We've just added a frame collection starting at $59.",
         "Skip lotion that morning and tell your technologist if you're uncomfortable.",
         "Anyone arriving more than 15 minutes late may need to reschedule.",
+        "Just so everyone knows, copies on CD carry a small fee.",
+        "We want to explain how it works here for everyone: sonographers can't interpret images.",
+        "Our radiologists read every study within a day, and the report goes to the doctor who ordered it.",
+        "Good therapy starts with feeling heard, and I'm sorry to read that this is how things felt.",
+        "We're sorry it felt that way; we ask everyone about pregnancy before an X-ray.",
+        "Yes, we're in network with most Delta Dental PPO plans.",
         # refusing to discuss the case in public is the safe answer
         "We are not able to respond to questions about specific scans or bills here.",
         "We would like to discuss this further, but only privately, never online.",
@@ -282,6 +289,26 @@ def test_contact_details_staff_and_policy_statements_pass(guard: ReplyGuard, rep
         ("Your diabetes needs a specialist's care.", "clinical_detail"),
         ("The improvement you describe is right on track.", "clinical_detail"),
         ("Please reply to this review with the full name on the account.", "public_discussion"),
+        # round 17
+        ("Thanks for visiting, Lou.", "patient_confirmation"),
+        ("I enjoyed our conversation.", "patient_confirmation"),
+        ("We did notice you seemed cold on the table.", "patient_confirmation"),
+        ("She was thrilled you asked for her by name.", "patient_confirmation"),
+        ("It was a pleasure reviewing the images with you.", "patient_confirmation"),
+        ("It was an honour to care for a fellow nurse.", "patient_confirmation"),
+        ("Dr. Osei loves seeing the Larsen family!", "patient_confirmation"),
+        ("See you Thursday like always!", "patient_confirmation"),
+        ("See you both at the anatomy scan!", "patient_confirmation"),
+        ("According to our check-in system, you were called back at 9:40.", "patient_confirmation"),
+        ("Your slot moved from 8:15am because the magnet needed service.", "appointment_detail"),
+        ("Your last mammo was ten months ago.", "appointment_detail"),
+        ("$140 still outstanding.", "financial_detail"),
+        ("We reviewed the claim we submitted and it was correct.", "financial_detail"),
+        ("The kidney stone is small and should pass.", "clinical_detail"),
+        ("Keep up those knee exercises!", "clinical_detail"),
+        ("Glad the new +1.25 readers are working!", "clinical_detail"),
+        ("Good to see that PSA coming down.", "clinical_detail"),
+        ("Our radiologist will respond in this thread with the corrections.", "public_discussion"),
         # inviting questions to be answered in the thread
         ("Leave your questions in a reply and our radiologist will answer them here.", "public_discussion"),
     ],

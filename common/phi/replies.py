@@ -63,7 +63,7 @@ _PROCEDURES = (
     r"studies|study|procedures?|surgery|surgeries|treatment|therapy|counsell?ing|medications?|prescriptions?|"
     r"\w+(?:plasty|ectomy|otomy|oscopy)|night\s+guard|grinding|crowns?|fillings?|cavit(?:y|ies)|root\s+canal|"
     r"extractions?|dentures?|aligners|retainer|stents?|(?<!flu\s)(?<!booster\s)shots|CPAP|BiPAP|Holter|cryo\w*|"
-    r"re-?checks?|spot\s+checks?|wisdom\s+(?:tooth|teeth)|ablations?|embolizations?|tubes"
+    r"re-?checks?|spot\s+checks?|wisdom\s+(?:tooth|teeth)|ablations?|embolizations?|tubes|EKGs?|ECGs?|mammos?"
 )
 _CONDITIONS = (
     r"tumou?rs?|cancer|malignan\w*|benign|mass(?:es)?|lesions?|nodules?|cysts?|fractures?|broken|torn|tears?|"
@@ -91,7 +91,8 @@ _CONDITIONS = (
     r"melanoma|carcinoma|lymphoma|sarcoma|myeloma|glioma|lipoma|adenoma|hematoma|fibroids?|plaque|margins|"
     r"prognosis|apnea|PVCs?|A1c|sober\w*|sobriety|swelling|aspirin|ibuprofen|tylenol|tretinoin|antibiotics?|"
     r"wear\s+and\s+tear|degenerative|BRCA|mutations?|heartbeat|Ativan|Valium|Xanax|lorazepam|diazepam|"
-    r"Zoloft|Lexapro|Prozac|sertraline|Adderall|ear\s+infections?"
+    r"Zoloft|Lexapro|Prozac|sertraline|Adderall|ear\s+infections?|valves?|PSA|stones?|glaucoma|cataracts?|"
+    r"macular|retina\w*|eye\s+drops|basal\s+cell|squamous|Mohs|ACL|rotator\s+cuff|SSRIs?"
 )
 _FINANCE = (
     r"insurance|insurer|(?<!phone\s)(?<!staff\s)(?<!weekend\s)(?<!our\s)coverage|covered|co-?pays?|co-?insurance|deductibles?|out-of-pocket|balances?|bills?|"
@@ -130,7 +131,7 @@ _HARMLESS_YOU = re.compile(
     r"what\s+you(?:'ll|\s+will)\s+(?:feel|hear|need|experience|see)|"
     r"we\s+hear\s+you|your\s+(?:feedback|review|comments?|kind\s+words|words|post|message|note|input|"
     r"perspective|concerns?|frustration|patience|time|trust|understanding|suggestions?|thoughts|praise|"
-    r"recommendation|rating|experience|privacy|rights?|questions?|call)\b)",
+    r"recommendation|rating|experience|privacy|rights?|questions?|call(?!\s+(?:on|last|yesterday|this|that|earlier)\b))\b)",
     _I,
 )
 
@@ -161,12 +162,12 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"(?:show|shows|indicate|indicates|say|says|reflect|reflects|confirm|confirms|"
             # "our schedule has limited openings" is about the schedule; "has you down" is about someone
             r"(?:has|have)(?=\s+(?:you|your|her|him|his|them|their|no\s+record|a\s+record|record|the\s+patient)))\b|"
-            r"\baccording\s+to\s+(?:our|your|the)\s+(?:records?|chart|files?|system|notes)\b|"
+            r"\baccording\s+to\s+(?:our|your|the)\s+(?:[\w-]+\s+)?(?:records?|chart|files?|system|notes)\b|"
             r"\bwe\s+(?:have\s+)?(?:reviewed|checked|looked\s+(?:at|into|through)|pulled|went\s+(?:through|over)|"
             r"investigated|audited|read)\s+(?:your|her|his|the\s+patient's|this\s+patient's)\b|"
             r"\b(?:when|while|after|before|since|the\s+day|the\s+time)\s+(?:you|she|he)\s+(?:came|were|was|visited|"
-            r"checked|arrived|had|got|left|saw|stopped|called|came\s+in)\b|"
-            r"\b(?:you|she|he)\s+(?:were|was)\s+(?:seen|scanned|treated|examined|imaged|here|in\s+(?:our|the)\s+"
+            r"checked|arrived|had|got|left|saw|stopped|called|came\s+in|waited)\b|"
+            r"\b(?:you|she|he)\s+(?:were|was)\s+(?:seen|scanned|treated|examined|imaged|called\s+back|here|in\s+(?:our|the)\s+"
             r"(?:office|clinic|center|centre|suite)|last\s+(?:here|in)|scheduled|booked|checked\s+in|a\s+patient)\b|"
             r"\b(?:you|she|he)\s+(?:came|come)\s+(?:in|to\s+(?:us|our|see))\b|"
             r"\bduring\s+(?:your|her|his)\b|"
@@ -179,7 +180,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"desk|office|billing\s+(?:team|office|department)|scheduler|schedulers))\s+(?:\w+\s+)?(?:treated|scanned|saw|"
             r"examined|imaged|called|billed|informed|told|gave|explained\s+to|helped|took\s+care\s+of|"
             r"performed|rescheduled|contacted|reminded|notified|sent|mailed|emailed|scheduled|booked|checked|"
-            r"accommodated|tried\s+to\s+reach|spoke\s+(?:to|with)|cared\s+for)\s+(?:you|her|him)\b|"
+            r"accommodated|tried\s+to\s+reach|spoke\s+(?:to|with)|cared\s+for|rebooked)\s+(?:you|her|him)\b|"
             r"\bwe\s+(?:have|had)\s+(?:you|her|him)\s+(?:down|scheduled|booked|on\s+file|in\s+our)\b|"
             r"\b(?:you|she|he)\s+(?:missed|cancell?ed|rescheduled|no-?showed|arrived|were\s+late|was\s+late|"
             r"declined|refused|left\s+before|signed|requested|received|underwent|completed)\b|"
@@ -213,15 +214,30 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:people|women|men|patients|kids|families|those)\s+like\s+(?:you|her|him)\s+(?:with|who)\b|"
             r"\bwe\s+know\s+(?:this|that)\s+(?:is|was)\s+[A-Z]|"
             r"\bcome\s+see\s+us\s+again\b|\bvisiting\s+us\s+again\b|"
-            r"\b(?:love|loved|enjoy|enjoyed)\s+(?:seeing|having)\s+(?:you|your|her|him|them)\b|"
+            r"\b(?:love|loves|loved|enjoy|enjoys|enjoyed)\s+(?:seeing|having)\s+(?:you|your|her|him|them|"
+            r"the\s+[A-Z]\w+\s+(?:family|kids|crew|twins))\b|"
+            r"\b(?:thanks?|thank\s+you)\s+(?:so\s+much\s+)?for\s+visiting(?:\s+us)?\b(?!\s+(?:our|the|this)\s+(?:page|profile|"
+            r"site|website|listing|booth|table|event))|"
+            r"\b(?:I|we)\s+(?:really\s+)?(?:enjoyed|appreciated|loved)\s+(?:our|the)\s+(?:conversation|chat|talk|visit)\b|"
+            r"\b(?:I|we)\s+(?:did\s+)?(?:notice|noticed|could\s+see|could\s+tell)\s+(?:that\s+)?(?:you|she|he)\s+"
+            r"(?:seemed|were|was|looked)\b|"
+            r"\basked\s+for\s+(?:her|him|me|us)\s+by\s+name\b|"
+            r"\b(?:call\s+)?recording\s+(?:of|from)\s+(?:your|her|his)\b|"
+            r"\b(?:pleasure|privilege|honou?r)\s+(?:to\s+)?(?:\w+ing|\w+)\s+(?:[\w-]+\s+){0,4}?with\s+(?:you|her|him)\b|"
+            r"\b(?:pleasure|privilege|honou?r)\s+to\s+(?:care\s+for|treat|scan|look\s+after)\s+(?:a|an|such\s+a)\s+"
+            r"(?!(?:community|neighbou?rhood|city|town|region|area)\b)|"
+            r"\btell\s+your\s+(?:mom|mum|dad|mother|father|wife|husband|son|daughter|kids|grandma|grandpa|sister|"
+            r"brother)\s+(?:we|I)\s+said\b|"
             r"\b(?:love|loved|enjoy|enjoyed)\s+(?:it\s+)?when\s+(?:you|she|he)\s+(?:stop|come|drop|visit|came|stopped|"
             r"dropped|visited)\b|"
             r"\b(?:could|were\s+able\s+to|managed\s+to)\s+get\s+(?:you|her|him)\s+(?:scanned|seen|in\b|checked|imaged|"
             r"x-?rayed|patched\s+up|fitted|booked)|"
             r"\b(?:you|she|he)\s+(?:were|was)\s+in\s+and\s+out\b|"
             r"\b(?:I|we)\s+(?:can\s+)?see\s+(?:that\s+)?(?:you|she|he)\s+(?:called|came|were|was|visited|had|missed)\b|"
-            r"\bsee\s+(?:you|her|him|them)\s+(?:at|after|for|before)\s+(?:the|your|her|his)\s+(?:next\s+|[\w-]+\s+){0,2}?"
+            r"\bsee\s+(?:you|her|him|them)(?:\s+(?:both|all|two))?\s+(?:at|after|for|before)\s+(?:the|your|her|his)\s+"
+            r"(?:next\s+|[\w-]+\s+){0,2}?"
             r"(?:check-?up|visit|appointment|follow-?up|exam|scan|echo|cleaning|annual)s?\b|"
+            r"\bsee\s+(?:you|ya)\s+(?:on\s+)?(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b|"
             r"\bsorry\s+(?:that\s+)?(?:you|she|he)\s+(?:had\s+to\s+)?wait(?:ed)?\b|"
             r"\b(?:for|after)\s+(?:coming|coming\s+back)\s+to\s+(?:us|see\s+us)\b|"
             r"\b(?:good|great|perfect|smart|lucky)\s+timing\s+on\s+(?:your|her|his)\s+part\b|"
@@ -262,7 +278,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         CLINICAL,
         re.compile(
             # good wishes about a new treatment: "hope the new night guard is helping"
-            r"\b(?:hope|hoping|glad|happy)\b[^.!?]*\b(?:the|your|her|his)\s+new\s+[\w-]+(?:\s+[\w-]+)?\s+"
+            r"\b(?:hope|hoping|glad|happy)\b[^.!?]*\b(?:the|your|her|his)\s+new\s+[\w.+-]+(?:\s+[\w-]+)?\s+"
             r"(?:is|are|has\s+been|have\s+been)\s+(?:helping|working|doing\s+the\s+trick)\b|"
             rf"\b(?:the|your|her|his)\s+(?:[\w-]+\s+)?(?:{_PROCEDURES})\s+(?:keeps|continues\s+to\s+be|"
             r"(?:is|are|has\s+been|have\s+been)\s+(?:still|finally)?)\s*(?:working|helping|paying\s+off)\b|"
@@ -274,6 +290,10 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:keep|continue)\s+(?:taking|using|applying|wearing)\s+(?:the|your|that|those)\s+"
             r"(?!(?:portal|app|website|site|form|parking)\b)|"
             r"\b(?:improvement|recovery|healing|progress)\s+(?:you\s+(?:describe|mention)\s+)?is\s+(?:right\s+)?on\s+track\b|"
+            rf"\b(?:the|your|her|his|that)\s+(?:[\w-]+\s+){{0,2}}?(?:{_CONDITIONS})\s+(?:is|was|looks|looked)\s+(?:very\s+|quite\s+)?"
+            r"(?:small|tiny|large|stable|unchanged|healing|improving|resolved|gone|benign)\b|"
+            r"\b(?:keep\s+up|stick\s+with)\s+(?:the|those|your|that)\s+(?:[\w-]+\s+){0,2}?(?:stretches|exercises|walking|diet|"
+            r"drops|meds|medications?|PT|therapy|protocol|routine|home\s+program)\b|"
             r"(?<!Dr\.\s)(?<!Dr\s)\b[A-Z][a-z]+'s\s+(?:[\w-]+\s+)?(?:asthma|allerg\w+|diabet\w+|cancer|ADHD|anxiety|"
             r"depression|autism|seizures?|eczema|ear\s+infections?|fracture|surgery|pregnancy|braces)\b|"
             r"\b(?:your|her|his)\s+(?:[\w-]+\s+)?(?:cancer|tumou?r|malignan\w*|bipolar|schizo\w*|PTSD|ADHD|HIV|hepatitis|"
@@ -334,6 +354,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"claim|chart|records?|details|info|information|photo|picture|shot|card)\b[^.!?]*\b(?:here|below|"
             r"on\s+our\s+(?:instagram|facebook|page|website|site|feed)|in\s+(?:a|the|this)\s+(?:reply|comment|thread))\b|"
             r"\b(?:walk\s+you\s+through|explain|go\s+over)\s+(?:it|them|this|that)\b[^.!?]*\bright\s+here\b|"
+            r"\b(?:will|'ll)\s+(?:respond|reply|answer)\s+(?:\w+\s+){0,3}?in\s+(?:this|the)\s+(?:thread|comments)\b|"
             # "list your questions in a reply ... and our radiologist will answer them here"
             r"\b(?:answer|respond\s+to|reply\s+to|address)\s+(?:them|it|each(?:\s+one)?|every\s+one|those|these|"
             r"your\s+(?:questions|concerns))\s+(?:\w+\s+)?(?:here|publicly|below|in\s+(?:this|the)\s+(?:thread|comments))\b|"
@@ -346,7 +367,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:your|her|his)\s+(?:full\s+name|date\s+of\s+birth|birth\s*date|DOB|member\s+ID|policy\s+number|"
             r"account\s+number|phone\s+number)\b[^.!?]*\b(?:in\s+the\s+comments?|below|here|publicly|in\s+(?:a|this|your)"
             r"\s+(?:reply|comment|response|post))\b|"
-            r"\bso\s+(?:everyone|others|readers)\s+"
+            r"(?<!\bjust\s)\bso\s+(?:you\s+and\s+)?(?:everyone|others|readers)(?:\s+else)?\s+"
             r"(?:knows|can\s+see|understands)\b(?!\W*(?:our|the)\s+(?:general\s+)?(?:process|policy|policies|hours|rules)|"
             r"\s+(?:ahead\s+of\s+time|in\s+advance|beforehand|what\s+to\s+expect))",
             _I,
@@ -378,12 +399,14 @@ _WHEN = re.compile(
     r"(?<!open\s)(?<!opens\s)(?<!start\s)(?<!starts\s)(?<!close\s)(?<!closes\s)(?<!begin\s)(?<!begins\s)"
     r"\bat\s+\d{1,2}(?::\d\d)?\s*(?:a\.?m\.?|p\.?m\.?)(?!\s+(?:each|every|daily|on\s+weekdays|sharp\s+each))|"
     r"(?<![-–])(?<!\d\s)(?<!to\s)(?<!open\sat\s)(?<!opens\sat\s)(?<!start\sat\s)(?<!starts\sat\s)(?<!closes\sat\s)"
-    r"\b\d{1,2}:\d\d\b(?!\s*(?:-|–|to)\s*\d)|"
-    r"\b(?:on|since|from)\s+the\s+\d{1,2}(?:st|nd|rd|th)\b|\bon\s+that\s+day\b",
+    r"\b\d{1,2}:\d\d(?:[ap]m)?\b(?!\s*(?:-|–|to)\s*\d)|"
+    r"\b(?:on|since|from|for)\s+the\s+\d{1,2}(?:st|nd|rd|th)\b|\bon\s+that\s+day\b|"
+    r"\b(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a\s+few|several)\s+"
+    r"(?:days?|weeks?|months?|years?)\s+ago\b",
     _I,
 )
 _THAT_VISIT = re.compile(
-    r"\bthat\s+(?:day|morning|afternoon|evening|night)\b|"
+    r"\bthat\s+(?:day|morning|afternoon|evening|night)\b|\bon\s+the\s+day\b(?!\s+of\b)|"
     r"(?P<late>(?<!than\s)(?<!over\s)(?<!least\s)(?<!to\s)\b\d+\s+(?:min|mins|minutes|hours?|hrs?)\s+late\b)",
     _I,
 )
@@ -518,7 +541,8 @@ is are be been being am get gets the a an our your their its any
 _NOT_BEFORE_PAST = frozenset(_NOT_BEFORE_PAST_WORDS.split())
 _WISH = re.compile(
     r"\b(?:(?:so\s+)?(?:glad|happy|relieved|thrilled|delighted)(?!\s+to\b)|hope|hoping|congrat\w*|"
-    r"(?:good|great|wonderful|fantastic)\s+news|best\s+wishes|wishing|speedy|get\s+well)\b",
+    r"(?:good|great|wonderful|fantastic)\s+news|(?:good|great|nice|wonderful)\s+to\s+see|best\s+wishes|wishing|speedy|"
+    r"get\s+well)\b",
     _I,
 )
 _DEFINITE_CLINICAL = re.compile(
@@ -739,7 +763,7 @@ class ReplyGuard:
             # helping", "congratulations on finally being cancer free"
             for m in _CLINICAL_TERMS.finditer(s.text):
                 yield _finding(reply, CLINICAL, s.start + m.start(), s.start + m.end())
-        elif not policy and not generic and _past_tense(s.text):
+        elif not policy and not generic and not _ANY_THING.search(s.text) and _past_tense(s.text):
             # something that happened to a particular case, told without naming anyone: "the tumour
             # shrank after the radiation", "our cardiologist caught the arrhythmia just in time"
             for m in _DEFINITE_CLINICAL.finditer(s.text):
@@ -813,12 +837,8 @@ class ReplyGuard:
         chosen = chosen | {part for word in chosen for part in word.split("-") if part}
         # "ZoeyB", "marcus_j": the name part of a handle
         chosen = chosen | {w.lower() for w in re.findall(r"[A-Z]?[a-z]{2,}", display_name or "")}
-        # "tonyb", "jen_k22": a first name with an initial or digits stuck on
-        chosen = chosen | {
-            m.group(1)
-            for w in re.findall(r"[a-z]+", (display_name or "").lower())
-            if (m := re.match(r"([a-z]{3,})[a-z]$", w))
-        }
+        # "tonyb", "bigmike", "jen_k22": a first name inside a lower-case handle
+        handles = [w for w in re.findall(r"[a-z]+", display_name or "") if len(w) >= 4]
         review_names = set()
         if review:
             spans = self.detector.detect(review, [PhiType.NAME])
@@ -828,13 +848,14 @@ class ReplyGuard:
             text = reply[span.start : span.end]
             if span.type is PhiType.NAME:
                 seen_names.append(span)
-                if chosen and {w for w in _words(text) if len(w) > 1} <= chosen:
+                named = {w for w in _words(text) if len(w) > 1}
+                if chosen and all(w in chosen or (len(w) >= 3 and any(w in h for h in handles)) for w in named):
                     continue  # the display name the reviewer chose
                 initial = re.match(r"(.*?\b[A-Z]\.)\s+[A-Z]", text)  # "Helene V. Every CT scanner..."
                 if chosen and initial and {w for w in _words(initial.group(1)) if len(w) > 1} <= chosen:
                     continue
-                if _introduced_as_staff(reply, span):
-                    continue
+                if _introduced_as_staff(reply, span) or _ORGANISATION_AFTER.match(reply, span.end):
+                    continue  # "Delta Dental", "Ridgeview Imaging": an organisation, not a person
                 yield _finding(reply, NAMING, span.start, span.end)
             elif span.type is PhiType.DATE:
                 yield _finding(reply, APPOINTMENT, span.start, span.end)
@@ -1025,6 +1046,8 @@ _SYMPATHY = re.compile(
     r"hassle|experience|delay|misunderstanding)|if)(?=\s*(?:[.,;!?-]|$|and\b|but\b))|"
     # a bare "we're sorry." or "Sorry <name>,"
     r"\b(?:sorry|apologies)(?=\s*(?:[.,;!?]|$))|\bsorry\s+if\b|"
+    r"\bsorry\s+(?:that\s+)?(?:it|this|things)\s+felt\s+(?:that|this)\s+way\b|"
+    r"\bsorry\s+to\s+(?:hear|read|learn)\s+(?:that\s+)?(?:this|that)\s+is\s+how\s+(?:things|it)\s+felt\b|"
     # the practice's own things: "sorry the website isn't clearer"
     r"\b(?:sorry|apologi[sz]e|apologies)\s+(?:that\s+|about\s+|for\s+)?(?:the|our)\s+(?:website|web\s*site|site|web\s+page|"
     r"page|phone\s+(?:system|line|tree)|app|online\s+[\w-]+|form)\b",
@@ -1035,7 +1058,8 @@ _SYMPATHY = re.compile(
 _DEFINITE_FINANCE = re.compile(
     r"\b(?:the|that|this|those|these|remaining|outstanding)\s+(?:\S+\s+){0,2}?(?:balance|bill|charge|payment|refund|"
     r"co-?pay|claim|invoice|statement|deductible)s?\b|"
-    r"\b(?:balance|bill|co-?pay|deductible|amount)\s+(?:is|was|of|due|owed)\b",
+    r"\b(?:balance|bill|co-?pay|deductible|amount)\s+(?:is|was|of|due|owed)\b|"
+    r"\$\s?\d[\d,]*(?:\.\d\d)?\s+(?:is\s+)?(?:still\s+)?(?:outstanding|due|owed|overdue|unpaid|past\s+due)\b",
     _I,
 )
 
@@ -1044,6 +1068,7 @@ _DEFINITE_FINANCE = re.compile(
 _BILL = r"(?:balance|bill|co-?pay|account|charge|claim|refund|statement|invoice|deductible)s?"
 _SETTLED_BILL = re.compile(
     rf"\b(?:the|that|this)\s+(?:[a-z-]+\s+)?{_BILL}\s+(?:was|were|went|got|has\s+been|had\s+been)\b|"
+    rf"\b(?:the|that|this)\s+{_BILL}\s+(?:we|you)\s+(?:submitted|filed|sent|billed|paid|received|mailed)\b|"
     rf"\b(?:waived|refunded|wrote\s+off|written\s+off|reversed|credited|adjusted|reprocessed|resubmitted)\s+"
     rf"(?:the|that|this)\s+(?:[a-z-]+\s+)?{_BILL}\b",
     _I,
@@ -1148,7 +1173,14 @@ def _about_someone(sentence: str) -> bool:
 
 
 # "we want to explain for everyone: sonographers are not permitted to share findings": how things work
-_EXPLAINS_FOR_EVERYONE = re.compile(r"(?:[\w\s]*\b)?(?:explain|clarify)\s+for\s+everyone\s*(?::|how\b|why\s+we\b)", _I)
+_ORGANISATION_AFTER = re.compile(
+    r"\s+(?:Dental|Health|Healthcare|Care|Imaging|Radiology|Medical|Clinic|Insurance|Vision|Hospital|Center|Centre|"
+    r"Group|Associates|Labs?|Pharmacy|Diagnostics)\b"
+)
+_EXPLAINS_FOR_EVERYONE = re.compile(
+    r"(?:[\w\s]*\b)?(?:explain|clarify)\s+(?:how\s+(?:it|this|things)\s+works?\s+(?:here\s+)?)?for\s+everyone\s*(?::|how\b|why\s+we\b)",
+    _I,
+)
 # "every study performed in our center", "any imaging result": no one's in particular
 _ANY_THING = re.compile(
     r"\b(?:any|every|each)\s+(?:[\w-]+\s+){0,2}?(?:results?|reports?|stud(?:y|ies)|exams?|scans?|images?|treatments?|"
