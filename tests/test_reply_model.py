@@ -48,7 +48,7 @@ def test_the_classifier_loads_and_its_manifest_names_what_it_was_trained_on(clas
     assert manifest["categories"] == list(CATEGORIES)
     assert classifier.threshold == manifest["threshold"]
     assert 0.0 < classifier.threshold < 1.0
-    held_out = {"heldout4", "heldout5", "heldout6", "heldout22", "heldout23"}
+    held_out = {"heldout4", "heldout5", "heldout6", "heldout24", "heldout25"}
     assert held_out <= set(manifest["training_data"]["never_used"])
     assert not held_out & set(manifest["training_data"]["splits"])
     assert {"train4", "heldout7", "heldout9", "heldout11"} <= set(manifest["training_data"]["splits"])
