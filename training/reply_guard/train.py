@@ -7,7 +7,7 @@ the hand-written training replies of ``train2`` to ``train7`` and the spent held
 sets ``heldout7`` to ``heldout23`` (their own files).  heldout4, heldout5, heldout6, heldout24 and
 heldout25 are never read here.  The model reads
 what the guard reads: each sentence, or for a sentence over ``WINDOW_WORDS`` words its overlapping
-word windows (``common.phi.replies._windows``).  Labels are per reply, the classifier per window:
+word windows (``common.phi.replies.sentence_windows``).  Labels are per reply, the classifier per window:
 
 * every window of a safe reply is ``safe``;
 * a reply that marks its disclosing sentence(s) (``unsafe_sentences``, train3 and train4) gives those as
@@ -51,10 +51,10 @@ from common.phi.names import StaffAllowList  # noqa: E402
 from common.phi.replies import (  # noqa: E402
     CONTEXT_FEATURES,
     WINDOW_WORDS,
-    _sentences,
-    _windows,
     context_features,
     model_input,
+    sentence_windows,
+    split_sentences,
 )
 from evaluation.phi.sets import (  # noqa: E402
     benchmark_practice,
@@ -291,8 +291,8 @@ def main() -> None:
         allow = StaffAllowList([*base_staff, *config.get(r["id"], {"staff": []})["staff"]])
         name = r.get("reviewer_display_name")
         r["_marked"] = [model_input(m.strip(), allow, name) for m in r.get("unsafe_sentences", [])]
-        r["_sents"] = [model_input(s.text.strip(), allow, name) for s in _sentences(r["reply"]) if s.text.strip()]
-        r["_sent_windows"] = [_windows(s) for s in r["_sents"]]
+        r["_sents"] = [model_input(s.text.strip(), allow, name) for s in split_sentences(r["reply"]) if s.text.strip()]
+        r["_sent_windows"] = [sentence_windows(s) for s in r["_sents"]]
         r["_windows"] = [w for ws in r["_sent_windows"] for w in ws]
     texts = sorted({w for r in rows for w in r["_windows"]})
     emb = embed_all(texts)

@@ -1,1 +1,1 @@
-"""``POST /v1/replies/check``: the reply guard over HTTP (see ``common/phi/replies.py``)."""
+"""``POST /v1/replies/check``: the reply guard over HTTP (see ``common/phi/replies/``)."""
