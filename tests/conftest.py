@@ -6,14 +6,18 @@ and earlier runs never leak into assertions.  Disruptive tests (which stop a bro
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import threading
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kafka.admin import KafkaAdminClient
+from kafka.errors import KafkaError
 
 from common.bus.base import Bus
 from common.bus.kafka import KafkaBus
@@ -45,11 +49,51 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+# The topics tests create: a prefix and a run id ("test-1a2b3c4d.mentions.raw", "test-bus-1a2b3c4d")
+_TEST_TOPIC = re.compile(r"^[a-z][a-z-]*-[0-9a-f]{8}(?:[.-]|$)")
+
+
+def _kafka_topics() -> set[str] | None:
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=["127.0.0.1:9092"], client_id="radar-tests-cleanup")
+    except KafkaError:
+        return None
+    try:
+        return set(admin.list_topics())
+    except KafkaError:
+        return None
+    finally:
+        admin.close()
+
+
+def _delete_topics(names: set[str]) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=["127.0.0.1:9092"], client_id="radar-tests-cleanup")
+    try:
+        ordered = sorted(names)
+        for i in range(0, len(ordered), 100):
+            admin.delete_topics(ordered[i : i + 100], timeout_ms=30_000)
+    finally:
+        admin.close()
+
+
 @pytest.fixture(scope="session")
-def stack() -> None:
-    """Make sure the local Kafka and Elasticsearch run (``bin/test`` starts them already)."""
+def stack() -> Iterator[None]:
+    """Make sure the local Kafka and Elasticsearch run (``bin/test`` starts them already).
+
+    The topics the session created are deleted when it ends: a developer's long-lived stack would
+    otherwise keep thousands of test partitions, and a broker restart (the outage tests restart it)
+    then takes minutes to load them."""
     if not (_port_open(9092) and _port_open(9200) and _port_open(9201)):
         subprocess.run([str(STACK), "start"], check=True)
+    before = _kafka_topics() or set()
+    yield
+    after = _kafka_topics()
+    created = {t for t in (after or set()) - before if _TEST_TOPIC.match(t)}
+    try:
+        if created:
+            _delete_topics(created)
+    except KafkaError as exc:
+        warnings.warn(f"could not delete the session's {len(created)} test topics: {exc}", stacklevel=1)
 
 
 @pytest.fixture(scope="session")
