@@ -479,7 +479,7 @@ _NAME_BEFORE = re.compile(r"[a-z,]\s+(?:[A-Z][a-z]+\s+)+$")
 
 
 _EXPLAINS_FOR_EVERYONE = re.compile(
-    r"(?:[\w\s]*\b)?(?:explain|clarify)\s+(?:how\s+(?:it|this|things)\s+works?\s+(?:here\s+)?)?for\s+everyone\s*(?::|how\b|why\s+we\b)",
+    r"[\w\s]*?\b(?:explain|clarify)\s+(?:how\s+(?:it|this|things)\s+works?\s+(?:here\s+)?)?for\s+everyone\s*(?::|how\b|why\s+we\b)",
     _I,
 )
 
@@ -499,13 +499,16 @@ def sentence_findings(
     ``policy``: the sentence (or an explanation it continues) speaks of how things go for anyone;
     ``name_pattern`` matches the reviewer's chosen display name; ``staff`` are the practice's people."""
     generic = bool(_GENERIC_PEOPLE.search(s.text))
+    anyones = generic or bool(_ANY_THING.search(s.text))  # "any imaging result", "every study"
+    past = _past_tense(s.text)
+    changed = bool(_PRACTICE_CHANGE.search(s.text))
+    explaining = policy or bool(_POLICY_MARKER.search(s.text))
     # the words the vocabulary is matched in: without addresses ("billing@...") and the reviewer's
     # chosen name ("Bill & Marge"), each blanked to the same length so offsets stay put
     words = _blank(_blank(s.text, _ADDRESS), name_pattern)
     advice = _advice_spans(s.text)
     for kind, pattern in _RULES:
         for m in pattern.finditer(s.text):
-            anyones = generic or bool(_ANY_THING.search(s.text))
             if anyones and kind == CONFIRMATION and m.group().lower().startswith(("their ", "the patient's ")):
                 continue  # "anyone who needs a copy of their images": no one in particular
             any_readers = policy or any(a <= m.start() < b for a, b in advice)
@@ -513,8 +516,8 @@ def sentence_findings(
                 continue  # "a referral from your physician is required": any reader's physician
             if kind == CONFIRMATION and policy and re.match(r"on\s+our\s+(?:end|side)", m.group(), _I):
                 continue  # "when a repeat is needed because of a limitation on our side"
-            explaining = policy or _IN_GENERAL.search(s.text, 0, m.start()) or _POLICY_MARKER.search(s.text)
-            if kind == CLINICAL and m.group()[0] in '"“' and explaining:
+            quoted = kind == CLINICAL and m.group()[0] in '"“'
+            if quoted and (explaining or _IN_GENERAL.search(s.text, 0, m.start())):
                 continue  # 'in general, "dense breast tissue" is very common'
             if kind == PUBLIC and _declines_publicly(s.text, m):
                 continue  # "we can't respond to questions about specific scans here"
@@ -541,29 +544,27 @@ def sentence_findings(
         # helping", "congratulations on finally being cancer free"
         for m in _CLINICAL_TERMS.finditer(s.text):
             yield _finding(reply, CLINICAL, s.start + m.start(), s.start + m.end())
-    elif not policy and not generic and not _ANY_THING.search(s.text) and _past_tense(s.text):
+    elif not policy and not anyones and past:
         # something that happened to a particular case, told without naming anyone: "the tumour
         # shrank after the radiation", "our cardiologist caught the arrhythmia just in time"
         for m in _DEFINITE_CLINICAL.finditer(s.text):
             yield _finding(reply, CLINICAL, s.start + m.start(), s.start + m.end())
         # "the account was sent to collections", "we've waived the copay": someone's bill
-        for m in () if _PRACTICE_CHANGE.search(s.text) else _SETTLED_BILL.finditer(words):
+        for m in () if changed else _SETTLED_BILL.finditer(words):
             yield _finding(reply, FINANCIAL, s.start + m.start(), s.start + m.end())
     # "our IT vendor pushed a fix last week": the practice's own change, not someone's visit
-    practice_change = bool(_PRACTICE_CHANGE.search(s.text)) and not personal
+    practice_change = changed and not personal
     if personal or (_VISIT.search(s.text) and not practice_change):
         for m in _WHEN.finditer(s.text):
             yield _finding(reply, APPOINTMENT, s.start + m.start(), s.start + m.end())
     # "the lock was broken that day", "15 min late on a Saturday": told of a visit that happened
     if not (generic or policy or practice_change):
         for m in _THAT_VISIT.finditer(s.text):
-            if m.group("late") or _past_tense(s.text):
+            if m.group("late") or past:
                 yield _finding(reply, APPOINTMENT, s.start + m.start(), s.start + m.end())
     for m in _GREETING_TO.finditer(s.text):
         yield _finding(reply, NAMING, s.start + m.start(), s.start + m.end())
     # a price list for anyone ("a flat self-pay price of $99 for everyone") is not someone's bill
-    price_list = policy or (
-        not personal and (generic or not _past_tense(s.text)) and not _DEFINITE_FINANCE.search(s.text)
-    )
+    price_list = policy or (not personal and (generic or not past) and not _DEFINITE_FINANCE.search(s.text))
     for m in () if price_list else _MONEY.finditer(s.text):
         yield _finding(reply, FINANCIAL, s.start + m.start(), s.start + m.end())
